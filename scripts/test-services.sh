@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the servers the test suite uses (PostgreSQL now; Redis later), each owned by this
+# script, on free loopback ports, in a scratch directory. Prints `export VAR=…` lines to eval:
+#   eval "$(scripts/test-services.sh start)"   …   scripts/test-services.sh stop
+# Needs Debian's postgresql package (apt-get install -y postgresql).
+set -euo pipefail
+state=${CARILLON_TEST_SERVICES_DIR:-/tmp/carillon-test-services}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+start_postgres() {
+  local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -x "$bin/initdb" ] || { echo "echo 'PostgreSQL is not installed (apt-get install -y postgresql): its tests will be skipped' >&2"; return; }
+  local dir="$state/pg" port; port=$(free_port)
+  rm -rf "$dir"; mkdir -p "$dir"
+  local run=(); [ "$(id -u)" = 0 ] && { chown -R postgres:postgres "$state"; run=(runuser -u postgres --); }
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 >"$state/pg-initdb.log" 2>&1
+  # fsync off: the suite tests correctness, not power loss, and this keeps CI fast.
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$state/pg.log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+  echo "export CARILLON_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+stop_postgres() {
+  local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
+  [ -d "$state/pg/data" ] || return 0
+  local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$bin/pg_ctl" -D "$state/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+case "${1:-start}" in
+  start) mkdir -p "$state"; start_postgres ;;
+  stop) stop_postgres ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

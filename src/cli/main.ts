@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * `carillon`: the server and its admin commands (SPEC 8). Thin: it parses arguments and calls the
+ * same services the HTTP API uses, on the store the configuration names.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, type Config, loadConfig, optionsHelp } from '../server/config.js';
+import { AppError } from '../server/errors.js';
+import { SERVER_ACTOR } from '../server/services/access.js';
+import { type ServiceContext, discardEvents, nobodyPresent, systemClock } from '../server/services/context.js';
+import { RoomService } from '../server/services/room-service.js';
+import { UserService } from '../server/services/user-service.js';
+import { serve } from '../server/main.js';
+import { openStore } from '../server/store/open-store.js';
+import type { Store } from '../server/store/types.js';
+import { cliExtensions } from './extensions.js';
+
+const MAIN_HELP = `Usage: carillon [command] [options]
+
+Commands:
+  serve                               run the server (default)
+  user create                         create a user account
+  room create NAME --admin EMAIL      create a room administered by EMAIL
+  room add-member ROOM EMAIL          add a user to a room
+${cliExtensions.map((c) => `  ${c.usage.padEnd(36)}${c.summary}`).join('\n')}
+
+Run "carillon COMMAND --help" for a command's options.
+
+Server options (also as environment variables):
+${optionsHelp()}
+`;
+
+export class UsageError extends Error {}
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** Opens the configured store for one command and closes it afterwards. */
+export async function withServices<T>(config: Config, fn: (ctx: ServiceContext & { rooms: RoomService; users: UserService }) => Promise<T>): Promise<T> {
+  const store: Store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    const ctx: ServiceContext = { config, store, clock: systemClock, presence: nobodyPresent, events: discardEvents };
+    return await fn({ ...ctx, rooms: new RoomService(ctx), users: new UserService(ctx) });
+  } finally {
+    await store.close();
+  }
+}
+
+/** A room by id, or by name when exactly one room has it. */
+export async function resolveRoom(store: Store, ref: string): Promise<string> {
+  if (/^[0-9a-f-]{36}$/.test(ref) && (await store.getRoom(ref))) return ref;
+  const matches = await store.findRoomsByName(ref);
+  if (matches.length === 1) return matches[0]!.id;
+  if (matches.length > 1) throw new UsageError(`several rooms are named "${ref}"; use the room id (${matches.map((m) => m.id).join(', ')})`);
+  throw new UsageError(`no room with id or name "${ref}"`);
+}
+
+async function userCreate(config: Config, args: string[], io: CliIo): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      email: { type: 'string' },
+      alias: { type: 'string' },
+      'display-name': { type: 'string' },
+      password: { type: 'string' },
+      'system-admin': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.out(`Usage: carillon user create --email EMAIL --alias ALIAS --display-name NAME [--password PASSWORD] [--system-admin]
+
+Creates a user account. The password may instead be given in CARILLON_PASSWORD (keeps it out of
+the shell history and the process list).
+`);
+    return;
+  }
+  const password = values.password ?? process.env.CARILLON_PASSWORD;
+  const missing = [
+    !values.email && '--email',
+    !values.alias && '--alias',
+    !values['display-name'] && '--display-name',
+    !password && '--password (or CARILLON_PASSWORD)',
+  ].filter(Boolean);
+  if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}; see carillon user create --help`);
+  const { NewUserBody } = await import('../server/http/schemas.js');
+  const input = { email: values.email!, alias: values.alias!, displayName: values['display-name']!, password: password! };
+  const { validatorCompiler } = await import('../server/http/validation.js');
+  const validate = validatorCompiler({ schema: NewUserBody, httpPart: 'body', method: 'POST', url: '' }) as unknown as ((v: unknown) => boolean) & { errors?: never[] };
+  if (!validate(input)) {
+    const { describeValidationError } = await import('../server/http/validation.js');
+    throw new UsageError(describeValidationError(validate.errors![0]!, 'user'));
+  }
+  const user = await withServices(config, (s) => s.users.createUnchecked({ ...input, isSystemAdmin: values['system-admin'] }));
+  io.out(`created user ${user.alias} <${user.email}> id ${user.id}${user.isSystemAdmin ? ' (system administrator)' : ''}\n`);
+}
+
+async function roomCreate(config: Config, args: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { admin: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (values.help) {
+    io.out('Usage: carillon room create NAME --admin EMAIL\n\nCreates a room; the user with EMAIL becomes its administrator. Prints the room id.\n');
+    return;
+  }
+  if (positionals.length !== 1 || !values.admin) throw new UsageError('usage: carillon room create NAME --admin EMAIL');
+  const room = await withServices(config, async (s) => {
+    const admin = await s.store.getUserByEmail(values.admin!.trim().toLowerCase());
+    if (!admin) throw new UsageError(`no user with email ${values.admin}; create it first with carillon user create`);
+    return s.rooms.create(admin, positionals[0]!);
+  });
+  io.out(`created room "${room.name}" id ${room.id}\n`);
+}
+
+async function roomAddMember(config: Config, args: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { role: { type: 'string', default: 'member' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  if (values.help) {
+    io.out('Usage: carillon room add-member ROOM EMAIL [--role member|administrator]\n\nAdds the user with EMAIL to ROOM (a room id, or a unique room name).\n');
+    return;
+  }
+  if (positionals.length !== 2) throw new UsageError('usage: carillon room add-member ROOM EMAIL [--role member|administrator]');
+  if (values.role !== 'member' && values.role !== 'administrator') throw new UsageError('--role must be member or administrator');
+  const role = values.role;
+  const member = await withServices(config, async (s) => {
+    const roomId = await resolveRoom(s.store, positionals[0]!);
+    return s.rooms.addMember(SERVER_ACTOR, roomId, { email: positionals[1]!, role });
+  });
+  io.out(`added ${member.user.email} as ${member.role}\n`);
+}
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  let config: Config;
+  let rest: string[];
+  try {
+    ({ config, rest } = loadConfig(env, argv));
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      io.err(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const [first, second, ...tail] = rest;
+  try {
+    if (first === undefined || first === 'serve') {
+      if (second === '--help' || second === '-h') {
+        io.out(`Usage: carillon serve [options]\n\nRuns the server.\n\nOptions (also as environment variables):\n${optionsHelp()}\n`);
+        return 0;
+      }
+      if (second !== undefined) throw new UsageError(`unknown option ${second}; see carillon serve --help`);
+      await serve(config);
+      return -1; // keeps running
+    }
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.out(MAIN_HELP);
+      return 0;
+    }
+    const words = `${first} ${second ?? ''}`.trim();
+    const args = tail;
+    if (words === 'user create') await userCreate(config, args, io);
+    else if (words === 'room create') await roomCreate(config, args, io);
+    else if (words === 'room add-member') await roomAddMember(config, args, io);
+    else {
+      const ext = cliExtensions.find((c) => c.words === words || c.words === first);
+      if (!ext) throw new UsageError(`unknown command "${words}"; see carillon --help`);
+      // One-word commands ("post") take the second word as their first argument.
+      return await ext.run(config, ext.words === first ? (second === undefined ? tail : [second, ...tail]) : args, io);
+    }
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof AppError) {
+      io.err(`carillon: ${e.message}\n`);
+      return 2;
+    }
+    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`carillon: ${(e as Error).message}\n`);
+      return 2;
+    }
+    io.err(`carillon: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+runCli(process.argv.slice(2), process.env, io).then((code) => {
+  if (code >= 0) process.exitCode = code;
+});

@@ -1,0 +1,62 @@
+/**
+ * The one place errors become responses: AppError → its status and {Code, Message}; framework
+ * and store errors → the matching code; anything unexpected → logged with the request id and
+ * answered with a generic 500.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorBody, ErrorCode } from '../../shared/error-codes.js';
+import { AppError } from '../errors.js';
+import { StoreConflictError, StoreUnavailableError } from '../store/types.js';
+import { describeValidationError } from './validation.js';
+
+export const RETRY_AFTER_UNAVAILABLE_S = 5;
+
+/** Maps any thrown value to the AppError the caller should see (or null for a 500). */
+export function toAppError(err: unknown): AppError | null {
+  if (err instanceof AppError) return err;
+  if (err instanceof StoreUnavailableError) {
+    return new AppError('ServiceUnavailable', 'The database is unavailable right now; retry after the time in Retry-After.', {
+      'retry-after': String(RETRY_AFTER_UNAVAILABLE_S),
+    });
+  }
+  if (err instanceof StoreConflictError) return new AppError('Conflict', `That ${err.field} is already in use; choose another.`);
+  const fe = err as FastifyError & { validationContext?: string };
+  if (fe?.validation && fe.validation.length > 0) {
+    return new AppError('InvalidRequest', describeValidationError(fe.validation[0] as never, fe.validationContext ?? 'body'));
+  }
+  switch (fe?.code) {
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('InvalidRequest', 'The request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('InvalidRequest', `The request body is not valid JSON (${fe.message.replace(/^.*?:\s*/, '')}); send a JSON object.`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('UnsupportedMediaType', 'Send the body as JSON with Content-Type: application/json.');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PayloadTooLarge', 'The request body is too large; send a smaller body.');
+  }
+  if (err instanceof SyntaxError || fe?.statusCode === 400) {
+    return new AppError('InvalidRequest', `The request is malformed (${fe.message}); send a JSON object.`);
+  }
+  if (fe?.statusCode === 404) return new AppError('NotFound', 'Nothing here; check the path.');
+  if (fe?.statusCode === 415) return new AppError('UnsupportedMediaType', 'Send the body as JSON with Content-Type: application/json.');
+  if (fe?.statusCode === 413) return new AppError('PayloadTooLarge', 'The request body is too large; send a smaller body.');
+  return null;
+}
+
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { Code: code, Message: message };
+}
+
+export function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const app = toAppError(err);
+  if (app) {
+    if (app.status >= 500) req.log.warn({ err, code: app.code }, 'request failed: service unavailable');
+    return reply.code(app.status).headers(app.headers).type('application/json').send(errorBody(app.code, app.message));
+  }
+  req.log.error({ err }, 'unexpected error');
+  return reply
+    .code(500)
+    .type('application/json')
+    .send(errorBody('InternalError', `Something went wrong on the server (request id ${req.id}); try again, and report this id if it keeps happening.`));
+}

@@ -1,0 +1,31 @@
+/** Domain records → API shapes. Nothing secret (password hashes, generations) ever leaves through here. */
+import type { Message, User } from '../../shared/api-types.js';
+import type { MemberRecord, MessageRecord, UserRecord } from '../store/types.js';
+
+export const presentUser = (u: UserRecord): User => ({
+  id: u.id,
+  email: u.email,
+  alias: u.alias,
+  displayName: u.displayName,
+  isSystemAdmin: u.isSystemAdmin,
+  createdAt: u.createdAt,
+});
+
+export const presentMember = (m: MemberRecord) => ({
+  userId: m.user.id,
+  displayName: m.user.displayName,
+  alias: m.user.alias,
+  email: m.user.email,
+  role: m.role,
+});
+
+export const presentMessage = (m: MessageRecord): Message => ({
+  id: m.id,
+  roomId: m.roomId,
+  seq: m.seq,
+  sender: m.sender,
+  content: m.content,
+  html: m.html,
+  mentions: m.mentions,
+  createdAt: m.createdAt,
+});

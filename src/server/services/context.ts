@@ -1,0 +1,40 @@
+/** What every service needs: the store, a clock, and the cross-node parts behind interfaces. */
+import type { Store } from '../store/types.js';
+import type { Config } from '../config.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Who is present in a room (SPEC 1). The realtime layer provides the real one. */
+export interface PresenceReader {
+  presentUserIds(roomId: string): Promise<ReadonlySet<string>>;
+}
+
+export const nobodyPresent: PresenceReader = {
+  presentUserIds: async () => new Set<string>(),
+};
+
+export interface ServiceContext {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  presence: PresenceReader;
+  events: EventSink;
+}
+
+/** What services announce after a commit; the realtime layer fans these out (SPEC 5). */
+export type DomainEvent =
+  | { type: 'message.created'; message: import('../store/types.js').MessageRecord }
+  | { type: 'member.added'; roomId: string; userId: string }
+  | { type: 'member.removed'; roomId: string; userId: string }
+  | { type: 'member.role'; roomId: string; userId: string }
+  | { type: 'webhooks.changed'; roomId: string };
+
+export interface EventSink {
+  publish(event: DomainEvent): void;
+}
+
+export const discardEvents: EventSink = { publish: () => {} };

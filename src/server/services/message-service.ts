@@ -1,0 +1,95 @@
+/**
+ * The one path every message takes, from a member or a webhook (STYLE: Mattermost's incoming
+ * webhook goes through the same post path as a human message): content rules, rendering and
+ * mentions, the store's gap-free seq, then the event for live delivery.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MessageSender } from '../../shared/api-types.js';
+import { LIMITS } from '../../shared/limits.js';
+import { AppError } from '../errors.js';
+import { renderMessage } from '../render/index.js';
+import { type MessagePage, type MessageRecord, StoreGuardError, type UserRecord } from '../store/types.js';
+import { requireMember, roomNotFound } from './access.js';
+import { checkContentSize, checkContentValue } from './content.js';
+import type { ServiceContext } from './context.js';
+
+/** The webhook a post comes from, as authenticated by the webhook endpoint. */
+export interface WebhookSender {
+  id: string;
+  roomId: string;
+  name: string;
+  generation: number;
+}
+
+export interface ListQuery {
+  after?: number | undefined;
+  before?: number | undefined;
+  limit?: number | undefined;
+}
+
+export class MessageService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async postAsUser(actor: UserRecord, roomId: string, content: string): Promise<MessageRecord> {
+    await requireMember(this.ctx.store, actor, roomId);
+    return this.post(roomId, { type: 'user', id: actor.id, name: actor.displayName }, content);
+  }
+
+  postAsWebhook(webhook: WebhookSender, content: string): Promise<MessageRecord> {
+    return this.post(
+      webhook.roomId,
+      { type: 'webhook', id: webhook.id, name: webhook.name },
+      content,
+      { id: webhook.id, generation: webhook.generation },
+    );
+  }
+
+  private async post(roomId: string, sender: MessageSender, content: string, webhook?: { id: string; generation: number }): Promise<MessageRecord> {
+    checkContentSize(content);
+    checkContentValue(content);
+    const members = await this.ctx.store.listMembers(roomId);
+    const { html, mentions } = renderMessage(
+      content,
+      members.map((m) => ({ userId: m.user.id, alias: m.user.alias, email: m.user.email, displayName: m.user.displayName })),
+    );
+    const broadcast = mentions.all || mentions.present;
+    let message: MessageRecord;
+    try {
+      message = await this.ctx.store.appendMessage(
+        { id: randomUUID(), roomId, sender, content, html, mentions, createdAt: this.ctx.clock.now() },
+        {
+          // Chime refuses @All/@Present in rooms of more than 50 members; the count is read in the storing transaction.
+          ...(broadcast ? { maxMembers: LIMITS.broadcastMentionMaxMembers } : {}),
+          ...(webhook ? { webhook } : {}),
+        },
+      );
+    } catch (e) {
+      if (e instanceof StoreGuardError) {
+        if (e.reason === 'too_many_members') {
+          throw new AppError(
+            'TooManyMembers',
+            `@All and @Present can only be used in rooms of at most ${LIMITS.broadcastMentionMaxMembers} members; this room has ${e.detail}. Mention people by @alias instead.`,
+          );
+        }
+        if (e.reason === 'webhook_gone') {
+          throw new AppError('WebhookNotFound', 'This webhook was deleted or its URL was regenerated; ask a room administrator for the new URL.');
+        }
+        if (e.reason === 'not_found') throw roomNotFound();
+      }
+      throw e;
+    }
+    this.ctx.events.publish({ type: 'message.created', message });
+    return message;
+  }
+
+  async list(actor: UserRecord, roomId: string, query: ListQuery): Promise<MessageRecord[]> {
+    await requireMember(this.ctx.store, actor, roomId);
+    if (query.after !== undefined && query.before !== undefined) {
+      throw new AppError('InvalidRequest', 'Use either after or before, not both.');
+    }
+    const page: MessagePage = { limit: query.limit ?? LIMITS.messagePageDefault };
+    if (query.after !== undefined) page.after = query.after;
+    if (query.before !== undefined) page.before = query.before;
+    return this.ctx.store.listMessages(roomId, page);
+  }
+}

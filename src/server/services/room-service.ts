@@ -1,0 +1,108 @@
+/** Rooms, members and roles (SPEC 1, 6). Every method checks the actor's rights first. */
+import { randomUUID } from 'node:crypto';
+import type { Room, RoomRole, Roster } from '../../shared/api-types.js';
+import { AppError } from '../errors.js';
+import { type MemberRecord, type RoomWithRole, StoreConflictError, StoreGuardError, type UserRecord } from '../store/types.js';
+import { type Actor, isServer, requireMember, requireRoomAdmin, roomNotFound } from './access.js';
+import type { ServiceContext } from './context.js';
+
+export const presentRoom = (r: RoomWithRole): Room => ({ id: r.id, name: r.name, createdAt: r.createdAt, role: r.role, lastSeq: r.lastSeq });
+
+const lastAdmin = () =>
+  new AppError('Conflict', 'A room needs at least one administrator; make another member an administrator first.');
+
+export class RoomService {
+  constructor(private readonly ctx: ServiceContext) {}
+
+  async create(actor: UserRecord, name: string): Promise<RoomWithRole> {
+    const trimmed = name.trim();
+    if (trimmed === '') throw new AppError('InvalidRequest', 'name must not be blank; give the room a name.');
+    const now = this.ctx.clock.now();
+    const room = await this.ctx.store.createRoom({ id: randomUUID(), name: trimmed, createdBy: actor.id, createdAt: now, lastSeq: 0 }, now);
+    return { ...room, role: 'administrator' };
+  }
+
+  list(actor: UserRecord): Promise<RoomWithRole[]> {
+    return this.ctx.store.listRoomsForUser(actor.id);
+  }
+
+  async get(actor: UserRecord, roomId: string): Promise<RoomWithRole> {
+    const role = await requireMember(this.ctx.store, actor, roomId);
+    const room = await this.ctx.store.getRoom(roomId);
+    if (!room) throw roomNotFound();
+    return { ...room, role };
+  }
+
+  async addMember(actor: Actor, roomId: string, who: { userId?: string; email?: string; role?: RoomRole }): Promise<MemberRecord> {
+    await requireRoomAdmin(this.ctx.store, actor, roomId, 'add members');
+    const user = who.userId
+      ? await this.ctx.store.getUserById(who.userId)
+      : await this.ctx.store.getUserByEmail((who.email ?? '').trim().toLowerCase());
+    if (!user) {
+      throw new AppError('NotFound', who.userId ? 'No user has that userId; check the id.' : 'No user has that email; ask a system administrator to create the account first.');
+    }
+    const role = who.role ?? 'member';
+    const now = this.ctx.clock.now();
+    try {
+      await this.ctx.store.addMember(roomId, user.id, role, now);
+    } catch (e) {
+      if (e instanceof StoreConflictError) throw new AppError('Conflict', `${user.email} is already a member of this room.`);
+      throw e;
+    }
+    this.ctx.events.publish({ type: 'member.added', roomId, userId: user.id });
+    return { user, role, joinedAt: now };
+  }
+
+  async setRole(actor: Actor, roomId: string, userId: string, role: RoomRole): Promise<MemberRecord> {
+    await requireRoomAdmin(this.ctx.store, actor, roomId, 'change roles');
+    let ok: boolean;
+    try {
+      ok = await this.ctx.store.setMemberRole(roomId, userId, role);
+    } catch (e) {
+      if (e instanceof StoreGuardError && e.reason === 'not_found') throw memberNotFound();
+      throw e;
+    }
+    if (!ok) throw lastAdmin();
+    this.ctx.events.publish({ type: 'member.role', roomId, userId });
+    const member = (await this.ctx.store.listMembers(roomId)).find((m) => m.user.id === userId);
+    if (!member) throw memberNotFound();
+    return member;
+  }
+
+  /** Room administrators remove anyone; any member may remove themselves (leave). */
+  async removeMember(actor: Actor, roomId: string, userId: string): Promise<void> {
+    if (!isServer(actor) && userId === actor.id) await requireMember(this.ctx.store, actor, roomId);
+    else await requireRoomAdmin(this.ctx.store, actor, roomId, 'remove members');
+    let ok: boolean;
+    try {
+      ok = await this.ctx.store.removeMember(roomId, userId);
+    } catch (e) {
+      if (e instanceof StoreGuardError && e.reason === 'not_found') throw memberNotFound();
+      throw e;
+    }
+    if (!ok) throw lastAdmin();
+    this.ctx.events.publish({ type: 'member.removed', roomId, userId });
+  }
+
+  async roster(actor: UserRecord, roomId: string): Promise<Roster> {
+    await requireMember(this.ctx.store, actor, roomId);
+    const [members, webhooks, present] = await Promise.all([
+      this.ctx.store.listMembers(roomId),
+      this.ctx.store.listWebhooks(roomId),
+      this.ctx.presence.presentUserIds(roomId),
+    ]);
+    return {
+      members: members.map((m) => ({
+        userId: m.user.id,
+        displayName: m.user.displayName,
+        alias: m.user.alias,
+        email: m.user.email,
+        role: m.role,
+        present: present.has(m.user.id),
+      })),
+      webhooks: webhooks.map((w) => ({ id: w.id, name: w.name })),
+    };
+  }
+}
+
+const memberNotFound = () => new AppError('NotFound', 'That user is not a member of this room; check the userId.');

@@ -1,0 +1,34 @@
+/** SQLite (better-sqlite3): the embedded default. Driver setup and error translation only. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Database } from '../schema.js';
+import { StoreConflictError, StoreUnavailableError } from '../types.js';
+import { conflictFieldFrom } from './conflict-field.js';
+
+export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const raw = new BetterSqlite3(join(dataDir, 'carillon.db'));
+  raw.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before we answer 200, even across power loss (RELIABILITY D-7).
+  raw.pragma('synchronous = FULL');
+  raw.pragma('foreign_keys = ON');
+  // Wait for another writer (e.g. the CLI on the same DATA_DIR) before giving up with 503.
+  raw.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return { db, raw };
+}
+
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|NOMEM|READONLY|CORRUPT|NOTADB)/;
+
+export function translateSqliteError(e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== 'string') return e;
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    // "UNIQUE constraint failed: users.email"
+    return new StoreConflictError(conflictFieldFrom(String((e as Error).message)), e);
+  }
+  if (UNAVAILABLE.test(code)) return new StoreUnavailableError(`SQLite: ${code}`, e);
+  return e;
+}

@@ -1,0 +1,476 @@
+/**
+ * The Store, written once with Kysely for SQLite and PostgreSQL. Dialect differences (driver
+ * setup and error translation) live in dialects/; everything here is portable SQL.
+ */
+import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import type { Mentions, RoomRole } from '../../shared/api-types.js';
+import type { Database, MessagesTable, UsersTable, WebhooksTable } from './schema.js';
+import {
+  type AppendOptions,
+  type MemberRecord,
+  type MessageDraft,
+  type MessagePage,
+  type MessageRecord,
+  type RoomRecord,
+  type RoomWithRole,
+  type SessionRecord,
+  type Store,
+  StoreGuardError,
+  type UserRecord,
+  type WebhookRecord,
+} from './types.js';
+
+const toUser = (r: Selectable<UsersTable>): UserRecord => ({
+  id: r.id,
+  email: r.email,
+  alias: r.alias,
+  displayName: r.display_name,
+  passwordHash: r.password_hash,
+  isSystemAdmin: Number(r.is_system_admin) === 1,
+  createdAt: Number(r.created_at),
+});
+
+const fromUser = (u: UserRecord): Selectable<UsersTable> => ({
+  id: u.id,
+  email: u.email,
+  alias: u.alias,
+  display_name: u.displayName,
+  password_hash: u.passwordHash,
+  is_system_admin: u.isSystemAdmin ? 1 : 0,
+  created_at: u.createdAt,
+});
+
+const toMessage = (r: Selectable<MessagesTable>): MessageRecord => ({
+  id: r.id,
+  roomId: r.room_id,
+  seq: Number(r.seq),
+  sender: { type: r.sender_type, id: r.sender_id, name: r.sender_name },
+  content: r.content,
+  html: r.html,
+  mentions: JSON.parse(r.mentions) as Mentions,
+  createdAt: Number(r.created_at),
+});
+
+const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
+  id: r.id,
+  roomId: r.room_id,
+  name: r.name,
+  generation: Number(r.generation),
+  createdBy: r.created_by,
+  createdAt: Number(r.created_at),
+  deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+});
+
+const userColumns = ['users.id', 'users.email', 'users.alias', 'users.display_name', 'users.password_hash', 'users.is_system_admin', 'users.created_at'] as const;
+
+export interface KyselyStoreOptions {
+  db: Kysely<Database>;
+  dialect: 'sqlite' | 'postgres';
+  /** Turns driver errors into StoreConflictError / StoreUnavailableError. */
+  translateError: (e: unknown) => unknown;
+  /** Closes the driver (pool or file). */
+  onClose: () => Promise<void>;
+}
+
+export class KyselyStore implements Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  private readonly db: Kysely<Database>;
+  private readonly translate: (e: unknown) => unknown;
+  private readonly onClose: () => Promise<void>;
+
+  constructor(options: KyselyStoreOptions) {
+    this.db = options.db;
+    this.dialect = options.dialect;
+    this.translate = options.translateError;
+    this.onClose = options.onClose;
+  }
+
+  /** Every public method runs through here so driver errors become store errors. */
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.translate(e);
+    }
+  }
+
+  private tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.run(() => this.db.transaction().execute(fn));
+  }
+
+  // ---- users and sessions ----
+
+  countUsers(): Promise<number> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(r.n);
+    });
+  }
+
+  async createFirstUser(user: UserRecord): Promise<UserRecord | null> {
+    return this.tx(async (trx) => {
+      // The flag row's primary key makes two racing setups impossible: the second one conflicts.
+      const inserted = await trx
+        .insertInto('instance_flags')
+        .values({ name: 'setup', value: user.id, created_at: user.createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning('name')
+        .executeTakeFirst();
+      if (!inserted) return null;
+      await trx.insertInto('users').values(fromUser(user)).execute();
+      return user;
+    });
+  }
+
+  createUser(user: UserRecord): Promise<UserRecord> {
+    return this.run(async () => {
+      await this.db.insertInto('users').values(fromUser(user)).execute();
+      return user;
+    });
+  }
+
+  getUserById(id: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toUser(r) : null;
+    });
+  }
+
+  getUserByEmail(email: string): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+      return r ? toUser(r) : null;
+    });
+  }
+
+  listUsers(): Promise<UserRecord[]> {
+    return this.run(async () => (await this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').execute()).map(toUser));
+  }
+
+  createSession(s: SessionRecord): Promise<void> {
+    return this.run(async () => {
+      await this.db
+        .insertInto('sessions')
+        .values({ token_hash: s.tokenHash, user_id: s.userId, created_at: s.createdAt, expires_at: s.expiresAt })
+        .execute();
+    });
+  }
+
+  getSessionUser(tokenHash: string, now: number): Promise<UserRecord | null> {
+    return this.run(async () => {
+      const r = await this.db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(userColumns)
+        .where('sessions.token_hash', '=', tokenHash)
+        .where('sessions.expires_at', '>', now)
+        .executeTakeFirst();
+      return r ? toUser(r) : null;
+    });
+  }
+
+  deleteSession(tokenHash: string): Promise<void> {
+    return this.run(async () => {
+      await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+    });
+  }
+
+  // ---- rooms and members ----
+
+  createRoom(room: RoomRecord, now: number): Promise<RoomRecord> {
+    return this.tx(async (trx) => {
+      await trx
+        .insertInto('rooms')
+        .values({ id: room.id, name: room.name, created_by: room.createdBy, created_at: room.createdAt, last_seq: 0 })
+        .execute();
+      await trx.insertInto('room_members').values({ room_id: room.id, user_id: room.createdBy, role: 'administrator', joined_at: now }).execute();
+      return { ...room, lastSeq: 0 };
+    });
+  }
+
+  getRoom(id: string): Promise<RoomRecord | null> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('rooms').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? { id: r.id, name: r.name, createdBy: r.created_by, createdAt: Number(r.created_at), lastSeq: Number(r.last_seq) } : null;
+    });
+  }
+
+  findRoomsByName(name: string): Promise<RoomRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db.selectFrom('rooms').selectAll().where('name', '=', name).orderBy('created_at').execute();
+      return rows.map((r) => ({ id: r.id, name: r.name, createdBy: r.created_by, createdAt: Number(r.created_at), lastSeq: Number(r.last_seq) }));
+    });
+  }
+
+  listRoomsForUser(userId: string): Promise<RoomWithRole[]> {
+    return this.run(async () => {
+      const rows = await this.db
+        .selectFrom('rooms')
+        .innerJoin('room_members', 'room_members.room_id', 'rooms.id')
+        .select(['rooms.id', 'rooms.name', 'rooms.created_by', 'rooms.created_at', 'rooms.last_seq', 'room_members.role'])
+        .where('room_members.user_id', '=', userId)
+        .orderBy('rooms.name')
+        .orderBy('rooms.id')
+        .execute();
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdBy: r.created_by,
+        createdAt: Number(r.created_at),
+        lastSeq: Number(r.last_seq),
+        role: r.role,
+      }));
+    });
+  }
+
+  getMemberRole(roomId: string, userId: string): Promise<RoomRole | null> {
+    return this.run(async () => {
+      const r = await this.db
+        .selectFrom('room_members')
+        .select('role')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return r?.role ?? null;
+    });
+  }
+
+  listMembers(roomId: string): Promise<MemberRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db
+        .selectFrom('room_members')
+        .innerJoin('users', 'users.id', 'room_members.user_id')
+        .select([...userColumns, 'room_members.role', 'room_members.joined_at'])
+        .where('room_members.room_id', '=', roomId)
+        .orderBy('users.display_name')
+        .orderBy('users.id')
+        .execute();
+      return rows.map((r) => ({ user: toUser(r), role: r.role, joinedAt: Number(r.joined_at) }));
+    });
+  }
+
+  countMembers(roomId: string): Promise<number> {
+    return this.run(() => this.countMembersIn(this.db, roomId));
+  }
+
+  private async countMembersIn(db: Kysely<Database>, roomId: string): Promise<number> {
+    const r = await db
+      .selectFrom('room_members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('room_id', '=', roomId)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  addMember(roomId: string, userId: string, role: RoomRole, now: number): Promise<void> {
+    return this.run(async () => {
+      await this.db.insertInto('room_members').values({ room_id: roomId, user_id: userId, role, joined_at: now }).execute();
+    });
+  }
+
+  /** Locks the room row (PostgreSQL) so concurrent role changes see one another. */
+  private async lockRoom(trx: Transaction<Database>, roomId: string): Promise<boolean> {
+    const r = await trx.updateTable('rooms').set({ last_seq: sql`last_seq` }).where('id', '=', roomId).returning('id').executeTakeFirst();
+    return r !== undefined;
+  }
+
+  private async adminCount(trx: Transaction<Database>, roomId: string): Promise<number> {
+    const r = await trx
+      .selectFrom('room_members')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('room_id', '=', roomId)
+      .where('role', '=', 'administrator')
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  setMemberRole(roomId: string, userId: string, role: RoomRole): Promise<boolean> {
+    return this.tx(async (trx) => {
+      if (!(await this.lockRoom(trx, roomId))) throw new StoreGuardError('not_found');
+      const current = await trx.selectFrom('room_members').select('role').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+      if (!current) throw new StoreGuardError('not_found');
+      if (current.role === 'administrator' && role !== 'administrator' && (await this.adminCount(trx, roomId)) <= 1) return false;
+      await trx.updateTable('room_members').set({ role }).where('room_id', '=', roomId).where('user_id', '=', userId).execute();
+      return true;
+    });
+  }
+
+  removeMember(roomId: string, userId: string): Promise<boolean> {
+    return this.tx(async (trx) => {
+      if (!(await this.lockRoom(trx, roomId))) throw new StoreGuardError('not_found');
+      const current = await trx.selectFrom('room_members').select('role').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+      if (!current) throw new StoreGuardError('not_found');
+      if (current.role === 'administrator' && (await this.adminCount(trx, roomId)) <= 1) return false;
+      await trx.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).execute();
+      return true;
+    });
+  }
+
+  // ---- messages ----
+
+  appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<MessageRecord> {
+    return this.tx(async (trx) => {
+      if (options.webhook) {
+        const w = await trx
+          .selectFrom('webhooks')
+          .select('id')
+          .where('id', '=', options.webhook.id)
+          .where('generation', '=', options.webhook.generation)
+          .where('deleted_at', 'is', null)
+          .executeTakeFirst();
+        if (!w) throw new StoreGuardError('webhook_gone');
+      }
+      // Bumping the room's counter takes the room's row lock: seqs are gap-free and in commit order.
+      const bumped = await trx
+        .updateTable('rooms')
+        .set({ last_seq: sql`last_seq + 1` })
+        .where('id', '=', draft.roomId)
+        .returning('last_seq')
+        .executeTakeFirst();
+      if (!bumped) throw new StoreGuardError('not_found');
+      if (options.maxMembers !== undefined) {
+        const n = await this.countMembersIn(trx, draft.roomId);
+        if (n > options.maxMembers) throw new StoreGuardError('too_many_members', n);
+      }
+      const seq = Number(bumped.last_seq);
+      await trx
+        .insertInto('messages')
+        .values({
+          id: draft.id,
+          room_id: draft.roomId,
+          seq,
+          sender_type: draft.sender.type,
+          sender_id: draft.sender.id,
+          sender_name: draft.sender.name,
+          content: draft.content,
+          html: draft.html,
+          mentions: JSON.stringify(draft.mentions),
+          created_at: draft.createdAt,
+        })
+        .execute();
+      return { ...draft, seq };
+    });
+  }
+
+  listMessages(roomId: string, page: MessagePage): Promise<MessageRecord[]> {
+    return this.run(async () => {
+      let q = this.db.selectFrom('messages').selectAll().where('room_id', '=', roomId);
+      if (page.after !== undefined) {
+        const rows = await q.where('seq', '>', page.after).orderBy('seq', 'asc').limit(page.limit).execute();
+        return rows.map(toMessage);
+      }
+      if (page.before !== undefined) q = q.where('seq', '<', page.before);
+      const rows = await q.orderBy('seq', 'desc').limit(page.limit).execute();
+      return rows.reverse().map(toMessage);
+    });
+  }
+
+  getMessage(id: string): Promise<MessageRecord | null> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toMessage(r) : null;
+    });
+  }
+
+  // ---- webhooks ----
+
+  createWebhook(w: WebhookRecord, limit: number): Promise<WebhookRecord> {
+    return this.tx(async (trx) => {
+      if (!(await this.lockRoom(trx, w.roomId))) throw new StoreGuardError('not_found');
+      const r = await trx
+        .selectFrom('webhooks')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('room_id', '=', w.roomId)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(r.n) >= limit) throw new StoreGuardError('webhook_limit', Number(r.n));
+      await trx
+        .insertInto('webhooks')
+        .values({
+          id: w.id,
+          room_id: w.roomId,
+          name: w.name,
+          name_key: w.name.toLowerCase(),
+          generation: w.generation,
+          created_by: w.createdBy,
+          created_at: w.createdAt,
+          deleted_at: null,
+        })
+        .execute();
+      return w;
+    });
+  }
+
+  getWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.run(async () => {
+      const r = await this.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+      return r ? toWebhook(r) : null;
+    });
+  }
+
+  listWebhooks(roomId: string): Promise<WebhookRecord[]> {
+    return this.run(async () => {
+      const rows = await this.db
+        .selectFrom('webhooks')
+        .selectAll()
+        .where('room_id', '=', roomId)
+        .where('deleted_at', 'is', null)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toWebhook);
+    });
+  }
+
+  renameWebhook(id: string, name: string): Promise<WebhookRecord | null> {
+    return this.run(async () => {
+      const r = await this.db
+        .updateTable('webhooks')
+        .set({ name, name_key: name.toLowerCase() })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return r ? toWebhook(r) : null;
+    });
+  }
+
+  regenerateWebhook(id: string): Promise<WebhookRecord | null> {
+    return this.run(async () => {
+      const r = await this.db
+        .updateTable('webhooks')
+        .set({ generation: sql`generation + 1` })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return r ? toWebhook(r) : null;
+    });
+  }
+
+  deleteWebhook(id: string, now: number): Promise<boolean> {
+    return this.run(async () => {
+      const r = await this.db
+        .updateTable('webhooks')
+        .set({ deleted_at: now })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      return r !== undefined;
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The Store contract: every method, on every backend (SQLite always, PostgreSQL when available).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { type BackendInstance, availableBackends, openBackend } from '../../test-support/backends.js';
+import { StoreConflictError, StoreGuardError, type UserRecord, type WebhookRecord } from './types.js';
+
+const user = (alias: string, extra: Partial<UserRecord> = {}): UserRecord => ({
+  id: randomUUID(),
+  email: `${alias}@example.com`,
+  alias,
+  displayName: alias.toUpperCase(),
+  passwordHash: 'scrypt$x',
+  isSystemAdmin: false,
+  createdAt: 1000,
+  ...extra,
+});
+
+const draft = (roomId: string, content: string, senderId = 'u') => ({
+  id: randomUUID(),
+  roomId,
+  sender: { type: 'user' as const, id: senderId, name: 'Sender' },
+  content,
+  html: `<p>${content}</p>`,
+  mentions: { all: false, present: false, userIds: [] as string[] },
+  createdAt: 5000,
+});
+
+for (const backend of availableBackends()) {
+  describe(`Store contract on ${backend}`, () => {
+    let b: BackendInstance;
+    before(async () => {
+      b = await openBackend(backend);
+    });
+    after(async () => {
+      await b.cleanup();
+    });
+
+    test('first user is created once; a second setup gets null', async () => {
+      assert.equal(await b.store.countUsers(), 0);
+      const first = await b.store.createFirstUser(user('root', { isSystemAdmin: true }));
+      assert.equal(first?.alias, 'root');
+      assert.equal(await b.store.createFirstUser(user('root2')), null);
+      assert.equal(await b.store.countUsers(), 1);
+      assert.equal((await b.store.getUserByEmail('root2@example.com')), null);
+    });
+
+    test('two racing setups: exactly one wins', async () => {
+      const b2 = await openBackend(backend);
+      try {
+        const results = await Promise.all([b2.store.createFirstUser(user('a1')), b2.store.createFirstUser(user('a2')), b2.store.createFirstUser(user('a3'))]);
+        assert.equal(results.filter((r) => r !== null).length, 1);
+        assert.equal(await b2.store.countUsers(), 1);
+      } finally {
+        await b2.cleanup();
+      }
+    });
+
+    test('users: create, get by id and email, list; duplicates conflict by field', async () => {
+      const mary = await b.store.createUser(user('mary', { isSystemAdmin: false }));
+      assert.deepEqual(await b.store.getUserById(mary.id), mary);
+      assert.deepEqual(await b.store.getUserByEmail('mary@example.com'), mary);
+      assert.equal(await b.store.getUserById(randomUUID()), null);
+      await assert.rejects(b.store.createUser(user('mary2', { email: 'mary@example.com' })), (e) => e instanceof StoreConflictError && e.field === 'email');
+      await assert.rejects(b.store.createUser(user('mary')), (e) => e instanceof StoreConflictError && e.field === 'email' || (e instanceof StoreConflictError && e.field === 'alias'));
+      await assert.rejects(b.store.createUser(user('mary', { email: 'other@example.com' })), (e) => e instanceof StoreConflictError && e.field === 'alias');
+      const all = await b.store.listUsers();
+      assert.ok(all.some((u) => u.id === mary.id));
+      assert.equal(all.find((u) => u.alias === 'root')?.isSystemAdmin, true);
+    });
+
+    test('sessions: live session finds its user; expired or deleted does not', async () => {
+      const u = await b.store.createUser(user('sess'));
+      await b.store.createSession({ tokenHash: 'h1', userId: u.id, createdAt: 1, expiresAt: 10_000 });
+      assert.equal((await b.store.getSessionUser('h1', 9_999))?.id, u.id);
+      assert.equal(await b.store.getSessionUser('h1', 10_000), null);
+      assert.equal(await b.store.getSessionUser('nope', 1), null);
+      await b.store.deleteSession('h1');
+      assert.equal(await b.store.getSessionUser('h1', 5), null);
+    });
+
+    test('rooms: creator becomes administrator; listed with role; found by name', async () => {
+      const owner = await b.store.createUser(user('owner'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'Ops', createdBy: owner.id, createdAt: 7, lastSeq: 0 }, 7);
+      assert.equal(room.lastSeq, 0);
+      assert.deepEqual(await b.store.getRoom(room.id), { id: room.id, name: 'Ops', createdBy: owner.id, createdAt: 7, lastSeq: 0 });
+      assert.equal(await b.store.getRoom(randomUUID()), null);
+      assert.equal(await b.store.getMemberRole(room.id, owner.id), 'administrator');
+      const mine = await b.store.listRoomsForUser(owner.id);
+      assert.deepEqual(mine.map((r) => [r.id, r.role]), [[room.id, 'administrator']]);
+      assert.deepEqual((await b.store.findRoomsByName('Ops')).map((r) => r.id), [room.id]);
+      assert.deepEqual(await b.store.findRoomsByName('nope'), []);
+    });
+
+    test('members: add, list, count, role change, last-admin protection, remove', async () => {
+      const owner = await b.store.createUser(user('own2'));
+      const m = await b.store.createUser(user('mem2'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'R', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      await b.store.addMember(room.id, m.id, 'member', 2);
+      await assert.rejects(b.store.addMember(room.id, m.id, 'member', 3), (e) => e instanceof StoreConflictError && e.field === 'member');
+      assert.equal(await b.store.countMembers(room.id), 2);
+      const members = await b.store.listMembers(room.id);
+      assert.deepEqual(members.map((x) => [x.user.alias, x.role]).sort(), [['mem2', 'member'], ['own2', 'administrator']]);
+      assert.equal(await b.store.getMemberRole(room.id, m.id), 'member');
+      // The only administrator cannot be demoted or removed.
+      assert.equal(await b.store.setMemberRole(room.id, owner.id, 'member'), false);
+      assert.equal(await b.store.removeMember(room.id, owner.id), false);
+      assert.equal(await b.store.setMemberRole(room.id, m.id, 'administrator'), true);
+      assert.equal(await b.store.setMemberRole(room.id, owner.id, 'member'), true);
+      assert.equal(await b.store.getMemberRole(room.id, owner.id), 'member');
+      assert.equal(await b.store.removeMember(room.id, owner.id), true);
+      assert.equal(await b.store.getMemberRole(room.id, owner.id), null);
+      await assert.rejects(b.store.removeMember(room.id, owner.id), (e) => e instanceof StoreGuardError && e.reason === 'not_found');
+      await assert.rejects(b.store.setMemberRole(room.id, owner.id, 'member'), (e) => e instanceof StoreGuardError && e.reason === 'not_found');
+    });
+
+    test('messages: seq 1,2,3 per room; paging after, before and latest', async () => {
+      const owner = await b.store.createUser(user('msg'));
+      const r1 = await b.store.createRoom({ id: randomUUID(), name: 'M1', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const r2 = await b.store.createRoom({ id: randomUUID(), name: 'M2', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      for (let i = 1; i <= 5; i++) {
+        const m = await b.store.appendMessage(draft(r1.id, `m${i}`));
+        assert.equal(m.seq, i);
+      }
+      assert.equal((await b.store.appendMessage(draft(r2.id, 'other'))).seq, 1);
+      assert.equal((await b.store.getRoom(r1.id))?.lastSeq, 5);
+      const seqs = async (p: Parameters<typeof b.store.listMessages>[1]) => (await b.store.listMessages(r1.id, p)).map((m) => m.seq);
+      assert.deepEqual(await seqs({ limit: 50 }), [1, 2, 3, 4, 5]);
+      assert.deepEqual(await seqs({ limit: 2 }), [4, 5]);
+      assert.deepEqual(await seqs({ after: 2, limit: 2 }), [3, 4]);
+      assert.deepEqual(await seqs({ before: 4, limit: 2 }), [2, 3]);
+      assert.deepEqual(await seqs({ before: 1, limit: 10 }), []);
+      const [first] = await b.store.listMessages(r1.id, { after: 0, limit: 1 });
+      assert.deepEqual(await b.store.getMessage(first!.id), first);
+      assert.equal(first!.content, 'm1');
+      assert.deepEqual(first!.mentions, { all: false, present: false, userIds: [] });
+      assert.equal(await b.store.getMessage(randomUUID()), null);
+    });
+
+    test('messages: the member-count guard refuses atomically (nothing stored, seq not spent)', async () => {
+      const owner = await b.store.createUser(user('guard'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'G', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      assert.equal((await b.store.appendMessage(draft(room.id, 'ok'), { maxMembers: 1 })).seq, 1);
+      await assert.rejects(b.store.appendMessage(draft(room.id, 'no'), { maxMembers: 0 }), (e) => e instanceof StoreGuardError && e.reason === 'too_many_members' && e.detail === 1);
+      assert.equal((await b.store.getRoom(room.id))?.lastSeq, 1);
+      assert.equal((await b.store.appendMessage(draft(room.id, 'next'))).seq, 2);
+      await assert.rejects(b.store.appendMessage(draft(randomUUID(), 'x')), (e) => e instanceof StoreGuardError && e.reason === 'not_found');
+    });
+
+    test('webhooks: create up to the limit, list live ones, rename, regenerate, delete to tombstone', async () => {
+      const owner = await b.store.createUser(user('hooks'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'W', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const wh = (name: string): WebhookRecord => ({ id: randomUUID(), roomId: room.id, name, generation: 1, createdBy: owner.id, createdAt: 3, deletedAt: null });
+      const first = await b.store.createWebhook(wh('Deploy'), 2);
+      await assert.rejects(b.store.createWebhook(wh('deploy'), 2), (e) => e instanceof StoreConflictError && e.field === 'name');
+      await b.store.createWebhook(wh('CI'), 2);
+      await assert.rejects(b.store.createWebhook(wh('Third'), 2), (e) => e instanceof StoreGuardError && e.reason === 'webhook_limit');
+      assert.deepEqual((await b.store.listWebhooks(room.id)).map((w) => w.name).sort(), ['CI', 'Deploy']);
+      assert.equal((await b.store.renameWebhook(first.id, 'Deploy bot'))?.name, 'Deploy bot');
+      assert.equal((await b.store.regenerateWebhook(first.id))?.generation, 2);
+      // A message guarded by an old generation is refused; the current one is accepted.
+      await assert.rejects(b.store.appendMessage(draft(room.id, 'x'), { webhook: { id: first.id, generation: 1 } }), (e) => e instanceof StoreGuardError && e.reason === 'webhook_gone');
+      assert.equal((await b.store.appendMessage(draft(room.id, 'y'), { webhook: { id: first.id, generation: 2 } })).seq, 1);
+      assert.equal(await b.store.deleteWebhook(first.id, 99), true);
+      assert.equal(await b.store.deleteWebhook(first.id, 100), false);
+      assert.equal((await b.store.getWebhook(first.id))?.deletedAt, 99);
+      assert.equal(await b.store.renameWebhook(first.id, 'again'), null);
+      assert.equal(await b.store.regenerateWebhook(first.id), null);
+      assert.deepEqual((await b.store.listWebhooks(room.id)).map((w) => w.name), ['CI']);
+      // The deleted name is free again, and the room is back under its limit.
+      await b.store.createWebhook(wh('Deploy bot'), 2);
+      assert.equal(await b.store.getWebhook(randomUUID()), null);
+    });
+
+    test('200 parallel appends into one room: seqs 1..200, no gap, no duplicate', async () => {
+      const owner = await b.store.createUser(user('par'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'P', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => b.store.appendMessage(draft(room.id, `p${i}`))));
+      assert.deepEqual(results.map((m) => m.seq).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1));
+      const stored = await b.store.listMessages(room.id, { after: 0, limit: 1000 });
+      assert.deepEqual(stored.map((m) => m.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+    });
+
+    test('ping answers true while open', async () => {
+      assert.equal(await b.store.ping(), true);
+    });
+  });
+}

@@ -1,0 +1,25 @@
+/** Limits that are part of the contract (SPEC 1, 2.3, 2.5); shared by server and web client. */
+export const LIMITS = Object.freeze({
+  /** Content length in Unicode code points (Chime's "4 KB", counted as real clients pre-check it). */
+  contentMaxCodePoints: 4096,
+  /** Raw webhook request body cap; a larger body is refused without being read to the end. */
+  webhookBodyMaxBytes: 64 * 1024,
+  /** Webhooks per room (Chime: "up to 10 webhooks for each chat room"). */
+  webhooksPerRoom: 10,
+  /** @All / @Present are refused in rooms with more members than this (Chime's rule). */
+  broadcastMentionMaxMembers: 50,
+  webhookNameMaxChars: 64,
+  roomNameMaxChars: 100,
+  displayNameMaxChars: 100,
+  aliasMaxChars: 32,
+  emailMaxChars: 254,
+  passwordMinChars: 8,
+  passwordMaxChars: 1024,
+  messagePageDefault: 50,
+  messagePageMax: 100,
+});
+
+/** Aliases that would collide with broadcast mentions. */
+export const RESERVED_ALIASES: ReadonlySet<string> = new Set(['all', 'present']);
+
+export const ALIAS_PATTERN = '^[a-z0-9._-]+$';
