@@ -22,7 +22,10 @@ export function toAppError(err: unknown): AppError | null {
   if (err instanceof StoreConflictError) return new AppError('Conflict', `That ${err.field} is already in use; choose another.`);
   const fe = err as FastifyError & { validationContext?: string };
   if (fe?.validation && fe.validation.length > 0) {
-    return new AppError('InvalidRequest', describeValidationError(fe.validation[0] as never, fe.validationContext ?? 'body'));
+    // Errors from inside an anyOf branch are less useful than the anyOf's own summary.
+    const errs = fe.validation as unknown as { schemaPath?: string }[];
+    const best = errs.find((e) => !/\/(anyOf|oneOf)\//.test(e.schemaPath ?? '')) ?? errs[0];
+    return new AppError('InvalidRequest', describeValidationError(best as never, fe.validationContext ?? 'body'));
   }
   switch (fe?.code) {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

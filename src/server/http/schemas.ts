@@ -18,7 +18,7 @@ export const Alias = Type.String({
 });
 export const DisplayName = Type.String({ minLength: 1, maxLength: LIMITS.displayNameMaxChars });
 export const Password = Type.String({ minLength: LIMITS.passwordMinChars, maxLength: LIMITS.passwordMaxChars });
-export const RoomRole = Type.Union([Type.Literal('administrator'), Type.Literal('member')]);
+export const RoomRole = Type.Unsafe<'administrator' | 'member'>({ type: 'string', enum: ['administrator', 'member'] });
 
 export const NewUserBody = Type.Object({ email: Email, alias: Alias, displayName: DisplayName, password: Password }, { additionalProperties: false });
 

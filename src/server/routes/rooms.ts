@@ -1,6 +1,7 @@
 /** Rooms, members, roster and messages (SPEC 6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { RoomRole as RoomRoleName } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { presentMember, presentMessage } from '../http/presenters.js';
 import { Email, Member, Message, Room, RoomIdParams, RoomRole, RoomUserParams, Roster, Uuid, errors } from '../http/schemas.js';
@@ -52,7 +53,8 @@ export const roomRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async
     },
   }, async (req, reply) => {
     const { user } = await rc.caller(req);
-    const member = await rooms.addMember(user, req.params.roomId, req.body);
+    const { userId, email, role } = req.body;
+    const member = await rooms.addMember(user, req.params.roomId, { ...(userId ? { userId } : {}), ...(email ? { email } : {}), ...(role ? { role: role as RoomRoleName } : {}) });
     return reply.code(201).send({ member: presentMember(member) });
   });
 
@@ -66,7 +68,7 @@ export const roomRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async
     },
   }, async (req) => {
     const { user } = await rc.caller(req);
-    return { member: presentMember(await rooms.setRole(user, req.params.roomId, req.params.userId, req.body.role)) };
+    return { member: presentMember(await rooms.setRole(user, req.params.roomId, req.params.userId, req.body.role as RoomRoleName)) };
   });
 
   app.delete('/rooms/:roomId/members/:userId', {

@@ -1,0 +1,149 @@
+/**
+ * The built CLI (dist/cli/main.js), run as a real process against a temporary DATA_DIR.
+ * `npm test` builds first; run `npx tsc -p tsconfig.json` before running this file alone.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { tempDir } from '../test-support/backends.js';
+import { repoRoot } from '../test-support/shared-dir.js';
+
+const bin = join(repoRoot, 'dist/cli/main.js');
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never answered`);
+}
+
+describe('carillon CLI', () => {
+  let dataDir: string;
+  before(() => {
+    assert.ok(existsSync(bin), `${bin} is missing: run npx tsc -p tsconfig.json (npm test does)`);
+    dataDir = tempDir('carillon-cli-');
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('--help lists every command; each command has its own --help', () => {
+    const main = run(['--help']);
+    assert.equal(main.code, 0);
+    for (const c of ['serve', 'user create', 'room create', 'room add-member', 'PORT', 'DATABASE_URL', 'WEBHOOK_RATE_PER_SECOND']) assert.ok(main.out.includes(c), `--help mentions ${c}`);
+    for (const args of [['serve', '--help'], ['user', 'create', '--help'], ['room', 'create', '--help'], ['room', 'add-member', '--help']]) {
+      const r = run(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.out, /^Usage: carillon/);
+    }
+  });
+
+  test('bad configuration: every problem listed in one message, exit 1', () => {
+    const r = run(['--help'], { PORT: 'eighty', WEBHOOK_RATE_PER_SECOND: '0', DATABASE_URL: 'mysql://u:pw@h/db' });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /PORT \(--port\) must be a port number/);
+    assert.match(r.err, /WEBHOOK_RATE_PER_SECOND .* must be a number above 0/);
+    assert.match(r.err, /DATABASE_URL .* must be a postgres:\/\/ URL/);
+    assert.ok(!r.err.includes(':pw@'), 'passwords in URLs are not echoed');
+  });
+
+  test('user create, room create and room add-member work on the data directory', () => {
+    const env = { DATA_DIR: dataDir };
+    const u1 = run(['user', 'create', '--email', 'Ops@Example.com', '--alias', 'ops', '--display-name', 'Ops Lead', '--password', 'correct horse battery', '--system-admin'], env);
+    assert.equal(u1.code, 0, u1.err);
+    assert.match(u1.out, /created user ops <ops@example.com> id [0-9a-f-]{36} \(system administrator\)/);
+    const u2 = run(['user', 'create', '--email', 'dev@example.com', '--alias', 'dev', '--display-name', 'Dev'], { ...env, CARILLON_PASSWORD: 'another good password' });
+    assert.equal(u2.code, 0, u2.err);
+    const dup = run(['user', 'create', '--email', 'x@example.com', '--alias', 'dev', '--display-name', 'X', '--password', 'correct horse battery'], env);
+    assert.equal(dup.code, 2);
+    assert.match(dup.err, /alias is already taken/);
+    const bad = run(['user', 'create', '--email', 'nope', '--alias', 'Nope', '--display-name', 'X', '--password', 'correct horse battery'], env);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /email/);
+    const missing = run(['user', 'create', '--email', 'a@example.com'], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /missing --alias, --display-name, --password/);
+
+    const room = run(['room', 'create', 'Deployments', '--admin', 'ops@example.com'], env);
+    assert.equal(room.code, 0, room.err);
+    const roomId = /id ([0-9a-f-]{36})/.exec(room.out)![1]!;
+    const add = run(['room', 'add-member', 'Deployments', 'dev@example.com'], env);
+    assert.equal(add.code, 0, add.err);
+    assert.match(add.out, /added dev@example.com as member/);
+    const again = run(['room', 'add-member', roomId, 'dev@example.com'], env);
+    assert.equal(again.code, 2);
+    assert.match(again.err, /already a member/);
+    const noRoom = run(['room', 'add-member', 'Nope', 'dev@example.com'], env);
+    assert.equal(noRoom.code, 2);
+    assert.match(noRoom.err, /no room with id or name "Nope"/);
+    const unknown = run(['frobnicate'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /unknown command/);
+  });
+
+  test('serve: starts on the data directory, serves the users the CLI made, drains on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`, child);
+      const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'dev@example.com', password: 'another good password' }),
+      });
+      assert.equal(login.status, 200);
+      const { token } = (await login.json()) as { token: string };
+      const rooms = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rooms`, { headers: { authorization: `Bearer ${token}` } })).json()) as { rooms: { name: string; role: string }[] };
+      assert.deepEqual(rooms.rooms.map((r) => [r.name, r.role]), [['Deployments', 'member']]);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, out);
+  });
+
+  test('serve on an empty data directory says how to finish setup', async () => {
+    const fresh = tempDir('carillon-cli-fresh-');
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin], { env: { PATH: process.env.PATH ?? '', DATA_DIR: fresh, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    try {
+      await waitFor(`http://127.0.0.1:${port}/readyz`, child);
+      for (let i = 0; i < 50 && !out.includes('create the first administrator'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, new RegExp(`Open http://localhost:${port}/ in a browser to create the first administrator`));
+      assert.ok(existsSync(join(fresh, 'carillon.db')));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+});
