@@ -10,13 +10,20 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_postgres() {
   local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
   [ -x "$bin/initdb" ] || { echo "echo 'PostgreSQL is not installed (apt-get install -y postgresql): its tests will be skipped' >&2"; return; }
-  local dir="$state/pg" port; port=$(free_port)
+  local dir="$state/pg" port
+  # Reuse a server this script already started (several shells or test runs share it).
+  local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  if [ -f "$state/pg.url" ] && "${run[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+    echo "export CARILLON_TEST_DATABASE_URL=$(cat "$state/pg.url")"; return
+  fi
+  port=$(free_port)
   rm -rf "$dir"; mkdir -p "$dir"
-  local run=(); [ "$(id -u)" = 0 ] && { chown -R postgres:postgres "$state"; run=(runuser -u postgres --); }
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$state"
   "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 >"$state/pg-initdb.log" 2>&1
   # fsync off: the suite tests correctness, not power loss, and this keeps CI fast.
   "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$state/pg.log" -w \
     -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+  echo "postgres://postgres@127.0.0.1:$port/postgres" > "$state/pg.url"
   echo "export CARILLON_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
 }
 
@@ -25,6 +32,7 @@ stop_postgres() {
   [ -d "$state/pg/data" ] || return 0
   local run=(); [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
   "${run[@]}" "$bin/pg_ctl" -D "$state/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -f "$state/pg.url"
 }
 
 case "${1:-start}" in
