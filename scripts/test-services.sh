@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Starts the servers the test suite uses (PostgreSQL now; Redis later), each owned by this
+# Starts the servers the test suite uses (PostgreSQL and Redis), each owned by this
 # script, on free loopback ports, in a scratch directory. Prints `export VAR=…` lines to eval:
 #   eval "$(scripts/test-services.sh start)"   …   scripts/test-services.sh stop
-# Needs Debian's postgresql package (apt-get install -y postgresql).
+# Needs Debian's postgresql and redis-server packages.
 set -euo pipefail
 state=${CARILLON_TEST_SERVICES_DIR:-/tmp/carillon-test-services}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -35,8 +35,27 @@ stop_postgres() {
   rm -f "$state/pg.url"
 }
 
+start_redis() {
+  command -v redis-server >/dev/null || { echo "echo 'Redis is not installed (apt-get install -y redis-server): its tests will be skipped' >&2"; return; }
+  if [ -f "$state/redis.url" ] && [ -f "$state/redis.pid" ] && kill -0 "$(cat "$state/redis.pid")" 2>/dev/null; then
+    echo "export CARILLON_TEST_REDIS_URL=$(cat "$state/redis.url")"; return
+  fi
+  local port; port=$(free_port)
+  mkdir -p "$state/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$state/redis" --pidfile "$state/redis.pid" --logfile "$state/redis.log" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "redis://127.0.0.1:$port" > "$state/redis.url"
+  echo "export CARILLON_TEST_REDIS_URL=redis://127.0.0.1:$port"
+}
+
+stop_redis() {
+  [ -f "$state/redis.pid" ] && kill "$(cat "$state/redis.pid")" 2>/dev/null || true
+  rm -f "$state/redis.url" "$state/redis.pid"
+}
+
 case "${1:-start}" in
-  start) mkdir -p "$state"; start_postgres ;;
-  stop) stop_postgres ;;
+  start) mkdir -p "$state"; start_postgres; start_redis ;;
+  stop) stop_postgres; stop_redis ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

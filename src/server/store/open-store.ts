@@ -2,8 +2,6 @@
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
 import type { Store } from './types.js';
-import { openPostgres, translatePostgresError } from './dialects/postgres.js';
-import { openSqlite, translateSqliteError } from './dialects/sqlite.js';
 
 export interface OpenStoreOptions {
   dataDir: string;
@@ -12,8 +10,10 @@ export interface OpenStoreOptions {
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  // Each dialect's driver is loaded only when chosen: the embedded default never loads pg, and back.
   if (options.databaseUrl) {
-    const { db, pool } = openPostgres(options.databaseUrl, options.onPoolError ?? (() => {}));
+    const { openPostgres, translatePostgresError } = await import('./dialects/postgres.js');
+    const { db } = openPostgres(options.databaseUrl, options.onPoolError ?? (() => {}));
     try {
       await migrateToLatest(db);
     } catch (e) {
@@ -22,6 +22,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     }
     return new KyselyStore({ db, dialect: 'postgres', translateError: translatePostgresError, onClose: () => db.destroy() });
   }
+  const { openSqlite, translateSqliteError } = await import('./dialects/sqlite.js');
   const { db } = openSqlite(options.dataDir);
   await migrateToLatest(db);
   return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose: () => db.destroy() });
