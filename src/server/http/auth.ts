@@ -19,10 +19,13 @@ export interface Caller {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** What the credential checks read: a Fastify request, or a raw upgrade request with its cookies parsed (realtime/gateway.ts). */
+export type CredentialSource = Pick<FastifyRequest, 'headers' | 'cookies'>;
+
 const unauthorized = () => new AppError('Unauthorized', 'Sign in first: send Authorization: Bearer <token> from POST /api/v1/auth/login, or the session cookie.');
 
 /** The token a request carries, and how; a malformed Authorization header is an error, not "anonymous". */
-export function requestToken(req: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | null {
+export function requestToken(req: CredentialSource): { token: string; via: 'bearer' | 'cookie' } | null {
   const header = req.headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer\s+([A-Za-z0-9_-]{20,200})\s*$/i.exec(header);
@@ -34,7 +37,7 @@ export function requestToken(req: FastifyRequest): { token: string; via: 'bearer
 }
 
 /** The origins allowed to make cookie-authenticated writes: PUBLIC_URL's and the one the browser addressed. */
-export function isSameOrigin(req: FastifyRequest, config: Config): boolean {
+export function isSameOrigin(req: CredentialSource, config: Config): boolean {
   const origin = req.headers.origin;
   if (typeof origin !== 'string' || origin === 'null') return false;
   if (origin === new URL(config.publicUrl).origin) return true;

@@ -31,7 +31,9 @@ export type DomainEvent =
   | { type: 'member.added'; roomId: string; userId: string }
   | { type: 'member.removed'; roomId: string; userId: string }
   | { type: 'member.role'; roomId: string; userId: string }
-  | { type: 'webhooks.changed'; roomId: string };
+  | { type: 'webhooks.changed'; roomId: string }
+  /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
+  | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 
 export interface EventSink {
   publish(event: DomainEvent): void;

@@ -47,16 +47,22 @@ export class MessageService {
   private async post(roomId: string, sender: MessageSender, content: string, webhook?: { id: string; generation: number }): Promise<MessageRecord> {
     checkContentSize(content);
     checkContentValue(content);
-    const members = await this.ctx.store.listMembers(roomId);
+    // Members matter to rendering only through mentions, which always start with an ASCII "@"
+    // (render/mentions.ts): most alert posts have none, and reading the members was one of the
+    // costliest steps of a webhook post (issue 7), so it is skipped for them; the HTML is identical.
+    const members = content.includes('@') ? await this.ctx.store.listMembers(roomId) : [];
     const { html, mentions } = renderMessage(
       content,
       members.map((m) => ({ userId: m.user.id, alias: m.user.alias, email: m.user.email, displayName: m.user.displayName })),
     );
     const broadcast = mentions.all || mentions.present;
+    // @Present alerts "every member present when it was posted" (SPEC 4): the snapshot is taken now
+    // and stored with the message, so a replay days later alerts exactly whom the live delivery did.
+    const presentAtPost = mentions.present ? [...(await this.ctx.presence.presentUserIds(roomId))].sort() : undefined;
     let message: MessageRecord;
     try {
       message = await this.ctx.store.appendMessage(
-        { id: randomUUID(), roomId, sender, content, html, mentions, createdAt: this.ctx.clock.now() },
+        { id: randomUUID(), roomId, sender, content, html, mentions, createdAt: this.ctx.clock.now(), ...(presentAtPost ? { presentAtPost } : {}) },
         {
           // Chime refuses @All/@Present in rooms of more than 50 members; the count is read in the storing transaction.
           ...(broadcast ? { maxMembers: LIMITS.broadcastMentionMaxMembers } : {}),

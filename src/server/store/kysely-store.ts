@@ -49,6 +49,7 @@ const toMessage = (r: Selectable<MessagesTable>): MessageRecord => ({
   html: r.html,
   mentions: JSON.parse(r.mentions) as Mentions,
   createdAt: Number(r.created_at),
+  ...(r.present_user_ids !== null ? { presentAtPost: JSON.parse(r.present_user_ids) as string[] } : {}),
 });
 
 const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
@@ -62,6 +63,16 @@ const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
 });
 
 const userColumns = ['users.id', 'users.email', 'users.alias', 'users.display_name', 'users.password_hash', 'users.is_system_admin', 'users.created_at'] as const;
+
+interface PendingAppend {
+  draft: MessageDraft;
+  options: AppendOptions;
+  resolve: (m: MessageRecord) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Upper bound of messages per group-commit transaction (bounds a transaction's time and size). */
+const MAX_APPEND_BATCH = 256;
 
 export interface KyselyStoreOptions {
   db: Kysely<Database>;
@@ -308,48 +319,105 @@ export class KyselyStore implements Store {
 
   // ---- messages ----
 
+  /**
+   * Group commit: appends that arrive while a transaction is committing wait and go together into
+   * the next one, each answered only after that commit (RELIABILITY D-7: ack after durable commit).
+   * Under no load a batch is a single message, so nothing waits; under load one fsync serves many.
+   */
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<MessageRecord> {
-    return this.tx(async (trx) => {
-      if (options.webhook) {
-        const w = await trx
-          .selectFrom('webhooks')
-          .select('id')
-          .where('id', '=', options.webhook.id)
-          .where('generation', '=', options.webhook.generation)
-          .where('deleted_at', 'is', null)
-          .executeTakeFirst();
-        if (!w) throw new StoreGuardError('webhook_gone');
+    return new Promise((resolve, reject) => {
+      this.appendQueue.push({ draft, options, resolve, reject });
+      if (!this.flushing) {
+        // The batch starts on the next turn of the event loop, not now: better-sqlite3 commits (and
+        // fsyncs) synchronously, so appends never arrive *during* a commit; the requests that came
+        // in while the last one blocked are all read in the next I/O phase and join this batch.
+        // Starting at once made every batch a single message (one fsync per message).
+        this.flushing = true;
+        setImmediate(() => void this.flushAppends());
       }
-      // Bumping the room's counter takes the room's row lock: seqs are gap-free and in commit order.
-      const bumped = await trx
-        .updateTable('rooms')
-        .set({ last_seq: sql`last_seq + 1` })
-        .where('id', '=', draft.roomId)
-        .returning('last_seq')
-        .executeTakeFirst();
-      if (!bumped) throw new StoreGuardError('not_found');
-      if (options.maxMembers !== undefined) {
-        const n = await this.countMembersIn(trx, draft.roomId);
-        if (n > options.maxMembers) throw new StoreGuardError('too_many_members', n);
-      }
-      const seq = Number(bumped.last_seq);
-      await trx
-        .insertInto('messages')
-        .values({
-          id: draft.id,
-          room_id: draft.roomId,
-          seq,
-          sender_type: draft.sender.type,
-          sender_id: draft.sender.id,
-          sender_name: draft.sender.name,
-          content: draft.content,
-          html: draft.html,
-          mentions: JSON.stringify(draft.mentions),
-          created_at: draft.createdAt,
-        })
-        .execute();
-      return { ...draft, seq };
     });
+  }
+
+  private readonly appendQueue: PendingAppend[] = [];
+  private flushing = false;
+
+  private async flushAppends(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.appendQueue.length > 0) {
+        const batch = this.appendQueue.splice(0, MAX_APPEND_BATCH);
+        let outcomes: (MessageRecord | StoreGuardError)[] = [];
+        try {
+          await this.tx(async (trx) => {
+            outcomes = [];
+            for (const item of batch) {
+              try {
+                outcomes.push(await this.appendInTx(trx, item.draft, item.options));
+              } catch (e) {
+                // A refused item (guard) wrote nothing; the rest of the batch goes on.
+                if (e instanceof StoreGuardError) outcomes.push(e);
+                else throw e;
+              }
+            }
+          });
+        } catch (e) {
+          // The transaction failed as a whole: nothing of the batch was stored.
+          for (const item of batch) item.reject(e);
+          continue;
+        }
+        batch.forEach((item, i) => {
+          const o = outcomes[i]!;
+          if (o instanceof StoreGuardError) item.reject(o);
+          else item.resolve(o);
+        });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** One message inside a transaction. Every guard is checked before the first write. */
+  private async appendInTx(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions): Promise<MessageRecord> {
+    if (options.webhook) {
+      const w = await trx
+        .selectFrom('webhooks')
+        .select('id')
+        .where('id', '=', options.webhook.id)
+        .where('generation', '=', options.webhook.generation)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!w) throw new StoreGuardError('webhook_gone');
+    }
+    if (options.maxMembers !== undefined) {
+      const n = await this.countMembersIn(trx, draft.roomId);
+      if (n > options.maxMembers) throw new StoreGuardError('too_many_members', n);
+    }
+    // Bumping the room's counter takes the room's row lock: seqs are gap-free and in commit order.
+    const bumped = await trx
+      .updateTable('rooms')
+      .set({ last_seq: sql`last_seq + 1` })
+      .where('id', '=', draft.roomId)
+      .returning('last_seq')
+      .executeTakeFirst();
+    if (!bumped) throw new StoreGuardError('not_found');
+    const seq = Number(bumped.last_seq);
+    await trx
+      .insertInto('messages')
+      .values({
+        id: draft.id,
+        room_id: draft.roomId,
+        seq,
+        sender_type: draft.sender.type,
+        sender_id: draft.sender.id,
+        sender_name: draft.sender.name,
+        content: draft.content,
+        html: draft.html,
+        mentions: JSON.stringify(draft.mentions),
+        created_at: draft.createdAt,
+        present_user_ids: draft.presentAtPost ? JSON.stringify(draft.presentAtPost) : null,
+      })
+      .execute();
+    return { ...draft, seq };
   }
 
   listMessages(roomId: string, page: MessagePage): Promise<MessageRecord[]> {

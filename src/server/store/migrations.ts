@@ -88,6 +88,15 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Who was present when an @Present message was posted (SPEC 4), so replays compute the same alerts.
+  '0002_message_present_snapshot': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('messages').addColumn('present_user_ids', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('messages').dropColumn('present_user_ids').execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -48,6 +48,8 @@ export interface MessagesTable {
   /** JSON {all, present, userIds}. */
   mentions: string;
   created_at: number;
+  /** JSON array of user ids present when an @Present message was posted; null otherwise (migration 0002). */
+  present_user_ids: string | null;
 }
 
 export interface WebhooksTable {

@@ -139,6 +139,19 @@ for (const backend of availableBackends()) {
       assert.equal(await b.store.getMessage(randomUUID()), null);
     });
 
+    test('messages: the @Present snapshot is kept with the message; absent when not given', async () => {
+      const owner = await b.store.createUser(user('snap'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'S', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const present = { ...draft(room.id, '@Present hi'), presentAtPost: ['u1', 'u2'] };
+      const stored = await b.store.appendMessage(present);
+      await b.store.appendMessage(draft(room.id, 'plain'));
+      const [withSnapshot, without] = await b.store.listMessages(room.id, { after: 0, limit: 10 });
+      assert.deepEqual(withSnapshot, stored);
+      assert.deepEqual(withSnapshot!.presentAtPost, ['u1', 'u2']);
+      assert.equal(without!.presentAtPost, undefined);
+      assert.ok(!('presentAtPost' in without!));
+    });
+
     test('messages: the member-count guard refuses atomically (nothing stored, seq not spent)', async () => {
       const owner = await b.store.createUser(user('guard'));
       const room = await b.store.createRoom({ id: randomUUID(), name: 'G', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
@@ -181,6 +194,23 @@ for (const backend of availableBackends()) {
       assert.deepEqual(results.map((m) => m.seq).sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i + 1));
       const stored = await b.store.listMessages(room.id, { after: 0, limit: 1000 });
       assert.deepEqual(stored.map((m) => m.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+    });
+
+    test('group commit: refused appends inside a parallel burst leave no gap and write nothing', async () => {
+      const owner = await b.store.createUser(user('burst'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'B', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const results = await Promise.allSettled(
+        Array.from({ length: 150 }, (_, i) => b.store.appendMessage(draft(room.id, `b${i}`), i % 3 === 0 ? { maxMembers: 0 } : {})),
+      );
+      const refused = results.filter((r) => r.status === 'rejected');
+      assert.equal(refused.length, 50);
+      assert.ok(refused.every((r) => r.status === 'rejected' && r.reason instanceof StoreGuardError && r.reason.reason === 'too_many_members'));
+      const seqs = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.seq] : [])).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: 100 }, (_, i) => i + 1));
+      const stored = await b.store.listMessages(room.id, { after: 0, limit: 1000 });
+      assert.deepEqual(stored.map((m) => m.seq), seqs);
+      assert.ok(stored.every((m) => Number(m.content.slice(1)) % 3 !== 0), 'no refused message was stored');
+      assert.equal((await b.store.getRoom(room.id))?.lastSeq, 100);
     });
 
     test('ping answers true while open', async () => {

@@ -41,6 +41,11 @@ export interface MessageRecord {
   html: string;
   mentions: Mentions;
   createdAt: number;
+  /**
+   * For @Present messages: who was present in the room when it was posted (SPEC 4), kept with the
+   * message so a replay alerts exactly whom the live delivery did. Internal: never presented.
+   */
+  presentAtPost?: string[];
 }
 
 /** A message before the store gives it its seq. */

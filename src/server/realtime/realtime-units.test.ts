@@ -1,0 +1,181 @@
+/**
+ * The realtime parts without sockets: the bus, presence counting, a room channel's ordering and
+ * gap filling (with a scripted store), frame serialization and client-frame parsing.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { DomainEvent } from '../services/context.js';
+import type { MessageRecord, Store } from '../store/types.js';
+import { InProcessBus } from './bus.js';
+import { type RoomSub, parseClientFrame } from './connection.js';
+import { MessageEntry } from './frames.js';
+import type { Logger } from './gateway.js';
+import { InProcessPresence } from './presence.js';
+import { RoomChannel } from './room-channel.js';
+
+const ROOM = 'room-1';
+const msg = (seq: number, extra: Partial<MessageRecord> = {}): MessageRecord => ({
+  id: `m${seq}`,
+  roomId: ROOM,
+  seq,
+  sender: { type: 'user', id: 'author', name: 'Author' },
+  content: `message ${seq}`,
+  html: `<p>message ${seq}</p>`,
+  mentions: { all: false, present: false, userIds: [] },
+  createdAt: 1000 + seq,
+  ...extra,
+});
+
+const quietLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A store holding messages 1..committed of ROOM; counts reads; getRoom can be held back. */
+function scriptedStore(committed: number, roomReady: Promise<void> = Promise.resolve()) {
+  const state = { committed, reads: 0, lastSeqAtStart: committed };
+  const store = {
+    async getRoom(id: string) {
+      await roomReady;
+      return { id, name: 'R', createdBy: 'x', createdAt: 0, lastSeq: state.lastSeqAtStart };
+    },
+    async listMessages(_id: string, page: { after?: number; limit: number }) {
+      state.reads++;
+      const out: MessageRecord[] = [];
+      for (let s = (page.after ?? 0) + 1; s <= state.committed && out.length < page.limit; s++) out.push(msg(s));
+      return out;
+    },
+  } as unknown as Store;
+  return { store, state };
+}
+
+/** A subscriber that records seqs and lets a test wait for a count. */
+function recorder(channel: RoomChannel) {
+  const seqs: number[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  const sub = {
+    deliver(entry: MessageEntry) {
+      seqs.push(entry.seq);
+      if (waiting && seqs.length >= waiting.n) waiting.resolve();
+    },
+  } as unknown as RoomSub;
+  channel.subs.add(sub);
+  return {
+    seqs,
+    until: (n: number) => (seqs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { n, resolve }))),
+  };
+}
+
+describe('InProcessBus', () => {
+  test('delivers in publish order to every subscriber; a failing one neither fails the publisher nor starves the others', () => {
+    const errors: string[] = [];
+    const bus = new InProcessBus((_err, e) => errors.push(e.type));
+    const seen: string[] = [];
+    bus.subscribe(() => {
+      throw new Error('boom');
+    });
+    const off = bus.subscribe((e) => seen.push(e.type));
+    const events: DomainEvent[] = [
+      { type: 'member.added', roomId: ROOM, userId: 'u' },
+      { type: 'webhooks.changed', roomId: ROOM },
+    ];
+    for (const e of events) bus.publish(e);
+    off();
+    bus.publish({ type: 'member.removed', roomId: ROOM, userId: 'u' });
+    assert.deepEqual(seen, ['member.added', 'webhooks.changed']);
+    assert.deepEqual(errors, ['member.added', 'webhooks.changed', 'member.removed']);
+  });
+});
+
+describe('InProcessPresence', () => {
+  test('present while at least one connection has the room open; one event per change', async () => {
+    const events: DomainEvent[] = [];
+    const presence = new InProcessPresence({ publish: (e) => events.push(e) });
+    presence.open(ROOM, 'bob');
+    presence.open(ROOM, 'bob'); // phone too
+    presence.open('other', 'bob');
+    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
+    presence.close(ROOM, 'bob');
+    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
+    presence.close(ROOM, 'bob');
+    presence.close(ROOM, 'bob'); // an extra close is harmless
+    assert.deepEqual([...(await presence.presentUserIds(ROOM))], []);
+    assert.deepEqual(events, [
+      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: true },
+      { type: 'presence.changed', roomId: 'other', userId: 'bob', present: true },
+      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: false },
+    ]);
+  });
+});
+
+describe('RoomChannel', () => {
+  test('puts events published out of order back in seq order, without reading the store when the late one arrives', async () => {
+    const { store, state } = scriptedStore(0);
+    const channel = new RoomChannel(ROOM, store, quietLogger, 100);
+    await channel.ready;
+    const r = recorder(channel);
+    state.committed = 3;
+    channel.onMessage(msg(3));
+    channel.onMessage(msg(1));
+    channel.onMessage(msg(2));
+    channel.onMessage(msg(2)); // a duplicate (a bus may deliver twice)
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(r.seqs, [1, 2, 3]);
+    assert.equal(state.reads, 0);
+  });
+
+  test('fills a gap from the store when an event is lost (more than one page of it)', async () => {
+    const { store, state } = scriptedStore(0);
+    const channel = new RoomChannel(ROOM, store, quietLogger, 2);
+    await channel.ready;
+    const r = recorder(channel);
+    state.committed = 6;
+    channel.onMessage(msg(1));
+    channel.onMessage(msg(6)); // 2..5 never published
+    await r.until(6);
+    assert.deepEqual(r.seqs, [1, 2, 3, 4, 5, 6]);
+    assert.equal(channel.position, 6);
+    channel.onMessage(msg(4)); // late and already delivered
+    channel.onMessage(msg(7));
+    assert.deepEqual(r.seqs, [1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  test('events that arrive while it starts are kept; live delivery starts after the room\'s last seq', async () => {
+    let open!: () => void;
+    const { store } = scriptedStore(5, new Promise<void>((resolve) => (open = resolve)));
+    const channel = new RoomChannel(ROOM, store, quietLogger, 100);
+    const r = recorder(channel);
+    channel.onMessage(msg(7));
+    channel.onMessage(msg(5)); // committed before the channel started: not live
+    channel.onMessage(msg(6));
+    open();
+    await channel.ready;
+    assert.equal(channel.position, 7);
+    assert.deepEqual(r.seqs, [6, 7]);
+  });
+});
+
+describe('frames', () => {
+  test('a message is serialized once per alert value and shared by recipients; the snapshot stays private', () => {
+    const entry = new MessageEntry(msg(4, { mentions: { all: false, present: true, userIds: ['carol'] }, presentAtPost: ['bob'] }));
+    const bob = entry.frameFor('bob');
+    assert.equal(entry.frameFor('carol'), bob, 'same buffer for everyone alerted');
+    assert.equal(entry.frameFor('dave'), entry.frameFor('author'));
+    const parsed = JSON.parse(bob.toString());
+    assert.equal(parsed.type, 'message.created');
+    assert.deepEqual(parsed.message, { ...msg(4, { mentions: { all: false, present: true, userIds: ['carol'] } }), alert: true });
+    assert.equal(JSON.parse(entry.frameFor('dave').toString()).message.alert, false);
+    assert.ok(!bob.toString().includes('presentAtPost'));
+  });
+
+  test('client frames are checked; the reason says what to send', () => {
+    const text = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+    assert.deepEqual(parseClientFrame(text({ type: 'ping' }), false), { type: 'ping' });
+    assert.deepEqual(parseClientFrame(text({ type: 'open', roomId: 'r' }), false), { type: 'open', roomId: 'r' });
+    assert.deepEqual(parseClientFrame(text({ type: 'resume', rooms: { a: 0, b: 12 } }), false), { type: 'resume', rooms: { a: 0, b: 12 } });
+    const proto = parseClientFrame(text('{"type":"resume","rooms":{"__proto__":3}}'), false);
+    assert.ok(typeof proto !== 'string' && proto.type === 'resume' && Object.hasOwn(proto.rooms, '__proto__'));
+    assert.equal(Object.getPrototypeOf({}), Object.prototype);
+    for (const bad of ['nope', '[]', '{"type":"resume","rooms":[1]}', '{"type":"resume","rooms":{"a":1.5}}', '{"type":"resume","rooms":{"a":-1}}', '{"type":"open"}', '{"type":"x"}']) {
+      assert.equal(typeof parseClientFrame(text(bad), false), 'string', bad);
+    }
+    assert.equal(typeof parseClientFrame(text({ type: 'ping' }), true), 'string');
+  });
+});
