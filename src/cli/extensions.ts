@@ -1,5 +1,6 @@
 /** Commands added by other parts of Carillon (webhooks, the post client), listed in --help. */
 import type { Config } from '../server/config.js';
+import { webhookCommands } from './webhook-commands.js';
 
 export interface CliExtension {
   /** The command words, e.g. "webhook create" or "post". */
@@ -9,4 +10,4 @@ export interface CliExtension {
   run(config: Config, args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number>;
 }
 
-export const cliExtensions: CliExtension[] = [];
+export const cliExtensions: CliExtension[] = [...webhookCommands];

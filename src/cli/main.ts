@@ -7,13 +7,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig, optionsHelp } from '../server/config.js';
 import { AppError } from '../server/errors.js';
 import { SERVER_ACTOR } from '../server/services/access.js';
-import { type ServiceContext, discardEvents, nobodyPresent, systemClock } from '../server/services/context.js';
-import { RoomService } from '../server/services/room-service.js';
-import { UserService } from '../server/services/user-service.js';
 import { serve } from '../server/main.js';
-import { openStore } from '../server/store/open-store.js';
-import type { Store } from '../server/store/types.js';
 import { cliExtensions } from './extensions.js';
+import { type CliIo, UsageError, resolveRoom, withServices } from './common.js';
 
 const MAIN_HELP = `Usage: carillon [command] [options]
 
@@ -29,33 +25,6 @@ Run "carillon COMMAND --help" for a command's options.
 Server options (also as environment variables):
 ${optionsHelp()}
 `;
-
-export class UsageError extends Error {}
-
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-/** Opens the configured store for one command and closes it afterwards. */
-export async function withServices<T>(config: Config, fn: (ctx: ServiceContext & { rooms: RoomService; users: UserService }) => Promise<T>): Promise<T> {
-  const store: Store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  try {
-    const ctx: ServiceContext = { config, store, clock: systemClock, presence: nobodyPresent, events: discardEvents };
-    return await fn({ ...ctx, rooms: new RoomService(ctx), users: new UserService(ctx) });
-  } finally {
-    await store.close();
-  }
-}
-
-/** A room by id, or by name when exactly one room has it. */
-export async function resolveRoom(store: Store, ref: string): Promise<string> {
-  if (/^[0-9a-f-]{36}$/.test(ref) && (await store.getRoom(ref))) return ref;
-  const matches = await store.findRoomsByName(ref);
-  if (matches.length === 1) return matches[0]!.id;
-  if (matches.length > 1) throw new UsageError(`several rooms are named "${ref}"; use the room id (${matches.map((m) => m.id).join(', ')})`);
-  throw new UsageError(`no room with id or name "${ref}"`);
-}
 
 async function userCreate(config: Config, args: string[], io: CliIo): Promise<void> {
   const { values } = parseArgs({

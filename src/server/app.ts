@@ -6,33 +6,59 @@ import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
+import { handleClientError } from './http/client-error.js';
 import { errorBody, handleError } from './http/error-handler.js';
+import { installExpectContinue } from './http/expect-continue.js';
 import { type Metrics, installMetrics } from './http/metrics.js';
 import { redactUrl } from './http/redact.js';
 import { ErrorBody } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
+import { registerWebClient } from './http/web-client.js';
 import { authRoutes } from './routes/auth.js';
 import { type Services, makeRouteContext } from './routes/context.js';
 import { roomRoutes } from './routes/rooms.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
-import { type Clock, type EventSink, type PresenceReader, type ServiceContext, discardEvents, nobodyPresent, systemClock } from './services/context.js';
+import { type Bus, InProcessBus } from './realtime/bus.js';
+import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
+import { InProcessPresence, type PresenceTracker } from './realtime/presence.js';
+import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
 import { RoomService } from './services/room-service.js';
 import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
+import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
+import { MemoryRateLimiter, type RateLimiter } from './webhooks/rate-limiter.js';
+import { WebhookService } from './webhooks/webhook-service.js';
+
+/** Slow-client limits for every listener (HTTP here, HTTPS in https-server.ts). */
+export const HTTP_TIMEOUTS = Object.freeze({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 });
+
+/** The largest request body of the API (webhook URLs have their own 64 KiB limit). */
+export const API_BODY_LIMIT = 1024 * 1024;
 
 export interface AppDeps {
   store: Store;
   clock?: Clock;
-  presence?: PresenceReader;
+  /** Who has which room open; default: in this process (realtime/presence.ts). */
+  presence?: PresenceTracker;
+  /** Where committed events go for live delivery; default: an in-process bus (realtime/bus.ts). */
+  bus?: Bus;
+  /** Also receives every event (besides the bus), e.g. a test recorder. */
   events?: EventSink;
+  /** Stream tuning (budget, page size, heartbeat); defaults suit production. */
+  stream?: Partial<Pick<StreamGatewayOptions, 'maxBufferedBytes' | 'replayPageSize' | 'heartbeatIntervalMs' | 'shutdownGraceMs'>>;
   /** A pino logger; default: Fastify's own at config.logLevel. */
   logger?: Logger;
+  /** The server secret webhook tokens are derived from (secret.ts; tests pass TEST_SECRET). */
+  secret: Buffer;
+  /** Per-webhook rate limit; default: an in-process token bucket from WEBHOOK_RATE_PER_SECOND / WEBHOOK_BURST. */
+  rateLimiter?: RateLimiter;
 }
 
 /** Mutable run state that main.ts flips during shutdown. */
@@ -42,7 +68,7 @@ export interface AppState {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    carillon: { services: Services; metrics: Metrics; state: AppState; context: ServiceContext };
+    carillon: { services: Services; metrics: Metrics; state: AppState; context: ServiceContext; stream: StreamGateway };
   }
 }
 
@@ -59,18 +85,23 @@ export const requestSerializers = {
 
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const clock = deps.clock ?? systemClock;
+  // Called only while serving requests, after `app` exists.
+  const bus = deps.bus ?? new InProcessBus((err, event) => app.log.error({ err, event: event.type }, 'an event subscriber failed'));
+  const presence = deps.presence ?? new InProcessPresence(bus);
+  const extra = deps.events;
   const context: ServiceContext = {
     config,
     store: deps.store,
     clock,
-    presence: deps.presence ?? nobodyPresent,
-    events: deps.events ?? discardEvents,
+    presence,
+    events: extra ? { publish: (e: DomainEvent) => (bus.publish(e), extra.publish(e)) } : bus,
   };
   const services: Services = {
     auth: new AuthService(context),
     users: new UserService(context),
     rooms: new RoomService(context),
     messages: new MessageService(context),
+    webhooks: new WebhookService(context, deps.secret),
   };
 
   const app = Fastify({
@@ -81,21 +112,60 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     return503OnClosing: false,
     // Slow-loris protection: a client gets 10 s to send its headers and 30 s for the whole request.
     connectionTimeout: 0,
-    requestTimeout: 30_000,
-    bodyLimit: 1024 * 1024,
+    requestTimeout: HTTP_TIMEOUTS.requestTimeout,
+    // Node (20) honours requestTimeout only when given to http.createServer: set as a property
+    // afterwards, as Fastify does with its own option, a request whose body stalls is never timed
+    // out. And it checks both timeouts only every connectionsCheckingInterval (30 s by default, so
+    // a 10 s header timeout could take 40 s); check every second.
+    http: { ...HTTP_TIMEOUTS },
+    bodyLimit: API_BODY_LIMIT,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Requests the HTTP parser refuses still get a JSON {Code, Message} body (webhook clients parse every body).
+    clientErrorHandler(this: FastifyInstance, err, socket) {
+      handleClientError(err, socket, this.log);
+    },
+    // A URL the router cannot decode (bad %-escape) gets a {Code, Message} body too, not Fastify's own.
+    frameworkErrors(err, req, reply) {
+      const e =
+        undecodableWebhookUrlError(req.method, req.url) ??
+        new AppError('InvalidRequest', `The URL cannot be decoded (${err.code === 'FST_ERR_BAD_URL' ? 'a broken %-escape' : 'malformed'}); check it.`);
+      void (reply as unknown as FastifyReply).code(e.status).headers(e.headers).type('application/json').send(errorBody(e.code, e.message));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.server.headersTimeout = 10_000;
+  app.server.headersTimeout = HTTP_TIMEOUTS.headersTimeout;
+  // No "100 Continue" for a body over the limit: the 413 comes first and the body is never sent.
+  installExpectContinue(app.server, API_BODY_LIMIT);
 
   const state: AppState = { draining: false };
   const metrics = installMetrics(app);
-  app.decorate('carillon', { services, metrics, state, context });
+  // The live stream (SPEC 5) on this server; main.ts attaches it to the HTTPS server too.
+  const stream = new StreamGateway({
+    config,
+    store: deps.store,
+    bus,
+    presence,
+    auth: services.auth,
+    logger: app.log,
+    isDraining: () => state.draining,
+    parseCookie: (header) => app.parseCookie(header),
+    registry: metrics.registry,
+    ...deps.stream,
+  });
+  stream.attach(app.server);
+  // Open WebSockets would keep app.close() waiting: close them (1012, reconnect) before the server stops.
+  app.addHook('preClose', async () => {
+    await stream.close();
+  });
+  app.decorate('carillon', { services, metrics, state, context, stream });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).type('application/json').send(errorBody('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`)),
-  );
+  // The web client (SPEC 7): static files at /, and index.html for page URLs no route matched.
+  const web = await registerWebClient(app);
+  app.setNotFoundHandler((req, reply) => {
+    if (web?.serveFallback(req, reply)) return reply;
+    return reply.code(404).type('application/json').send(errorBody('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`));
+  });
 
   // While draining after SIGTERM, new requests get a JSON 503 so clients retry elsewhere (SPEC 9).
   app.addHook('onRequest', async (req) => {
@@ -137,9 +207,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(authRoutes(rc));
       await api.register(userRoutes(rc));
       await api.register(roomRoutes(rc));
+      await api.register(webhookRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: '/api/v1' },
+  );
+
+  // The Chime-compatible webhook endpoint: its own body parser and error handler (SPEC 2).
+  await app.register(
+    webhookEndpoint({
+      webhooks: services.webhooks,
+      messages: services.messages,
+      rateLimiter: deps.rateLimiter ?? new MemoryRateLimiter({ clock, ratePerSecond: config.webhookRatePerSecond, burst: config.webhookBurst }),
+      metrics,
+      ratePerSecond: config.webhookRatePerSecond,
+    }),
   );
 
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));

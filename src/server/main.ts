@@ -1,19 +1,31 @@
 /**
  * Runs the server: load config → open the store → build the app → listen → drain on SIGTERM.
  */
-import { pino } from 'pino';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { type Logger, pino } from 'pino';
 import { buildApp, requestSerializers } from './app.js';
 import { type Config, redactUrlPassword } from './config.js';
+import { type HttpsListener, startHttpsServer } from './https-server.js';
 import { loadSecret } from './secret.js';
 import { openStore } from './store/open-store.js';
 
 export interface RunningServer {
   close(): Promise<void>;
   port: number;
+  /** The HTTPS port when TLS_CERT_FILE/TLS_KEY_FILE are set. */
+  httpsPort?: number;
+  /** Every listening server (HTTP, then HTTPS if enabled), e.g. to attach WebSocket upgrades to each. */
+  servers: (HttpServer | HttpsServer)[];
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const logger = pino({ level: config.logLevel, serializers: requestSerializers });
+export interface StartServerOptions {
+  /** Default: a pino logger on stdout at LOG_LEVEL. */
+  logger?: Logger;
+}
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel, serializers: requestSerializers });
   const secret = loadSecret(config);
   if (config.databaseUrl && secret.source !== 'env' && secret.source !== 'file') {
     logger.warn('DATABASE_URL is set but SECRET/SECRET_FILE is not: every node must share one secret, or webhook URLs will differ between nodes');
@@ -24,10 +36,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     onPoolError: (e) => logger.warn({ err: e }, 'database connection lost; it will be re-established on the next query'),
   });
   logger.info({ store: store.dialect, database: config.databaseUrl ? redactUrlPassword(config.databaseUrl) : `${config.dataDir}/carillon.db` }, 'store open');
-  const app = await buildApp(config, { store, logger });
+  const app = await buildApp(config, { store, logger, secret: secret.secret });
   const address = await app.listen({ port: config.port, host: config.host });
   const port = app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port;
   logger.info({ address, publicUrl: config.publicUrl }, 'Carillon is listening');
+  const servers: (HttpServer | HttpsServer)[] = [app.server];
+  let https: HttpsListener | undefined;
+  if (config.tlsCertFile && config.tlsKeyFile) {
+    https = await startHttpsServer(app, config);
+    servers.push(https.server);
+    // The stream (SPEC 5) on the HTTPS port too; attach() ignores a server it already serves.
+    app.carillon.stream.attach(https.server);
+    logger.info({ httpsPort: https.port }, 'Carillon is listening for HTTPS');
+  }
   if (await app.carillon.services.auth.needsSetup()) {
     process.stdout.write(`\nCarillon is running. Open ${config.publicUrl}/ in a browser to create the first administrator.\n\n`);
   }
@@ -37,13 +58,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     closing ??= (async () => {
       logger.info('shutting down: draining requests');
       app.carillon.state.draining = true;
-      await app.close();
+      // WebSockets first (1012 "server restarting; reconnect"): open sockets would hold the servers open.
+      await app.carillon.stream.close();
+      await Promise.all([app.close(), https?.close()]);
       await store.close();
       logger.info('shut down cleanly');
     })();
     return closing;
   };
-  return { close, port };
+  return { close, port, servers, ...(https ? { httpsPort: https.port } : {}) };
 }
 
 /** Starts the server and wires SIGTERM/SIGINT to a graceful shutdown. */

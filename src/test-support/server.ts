@@ -2,9 +2,10 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { buildApp } from '../server/app.js';
+import { type AppDeps, buildApp } from '../server/app.js';
 import { type Config, loadConfig } from '../server/config.js';
 import type { Clock } from '../server/services/context.js';
+import type { RateLimiter } from '../server/webhooks/rate-limiter.js';
 import { type BackendInstance, type BackendName, openBackend } from './backends.js';
 
 export interface TestServer {
@@ -23,6 +24,11 @@ export interface StartOptions {
   backend?: BackendName;
   env?: Record<string, string>;
   clock?: Clock;
+  rateLimiter?: RateLimiter;
+  /** Stream gateway tuning (budget, page size, heartbeat timer). */
+  stream?: AppDeps['stream'];
+  /** Listen on this port instead of a random one (browser tests pass PUBLIC_URL with it, so webhook URLs work as given). */
+  port?: number;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
@@ -44,8 +50,15 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     },
   });
   const logger = pino({ level: 'info' }, sink);
-  const app = await buildApp(config, { store: backend.store, logger, ...(options.clock ? { clock: options.clock } : {}) });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  const app = await buildApp(config, {
+    store: backend.store,
+    logger,
+    secret: Buffer.from(TEST_SECRET, 'utf8'),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
+    ...(options.stream ? { stream: options.stream } : {}),
+  });
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };
   return {
     baseUrl: `http://127.0.0.1:${port}`,

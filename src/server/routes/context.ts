@@ -7,12 +7,14 @@ import type { Clock } from '../services/context.js';
 import type { MessageService } from '../services/message-service.js';
 import type { RoomService } from '../services/room-service.js';
 import type { UserService } from '../services/user-service.js';
+import type { WebhookService } from '../webhooks/webhook-service.js';
 
 export interface Services {
   auth: AuthService;
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  webhooks: WebhookService;
 }
 
 export interface RouteContext {

@@ -1,0 +1,176 @@
+/**
+ * The webhook commands of the built CLI (`node dist/cli/main.js`), run as processes against a running
+ * server on a temporary DATA_DIR: `webhook create`, `webhook list` (on the same store and secret as
+ * the running server) and `post` (over HTTP, honouring Retry-After). The server's rate limiter is
+ * scripted, so "throttled" does not depend on how fast a CLI process starts.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { type TestServer, type TestUser, TEST_SECRET, call, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
+import { repoRoot } from '../../test-support/shared-dir.js';
+import type { RateDecision, RateLimiter } from './rate-limiter.js';
+
+const run = promisify(execFile);
+const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');
+
+/** Allows everything, except the answers a test scripts for a webhook: throttled, or the limiter down (→ 503). */
+class ScriptedLimiter implements RateLimiter {
+  readonly script = new Map<string, ('throttle' | 'fail')[]>();
+  async take(key: string): Promise<RateDecision> {
+    const next = this.script.get(key)?.shift();
+    if (next === 'fail') throw new Error('rate limiter unreachable');
+    return next === 'throttle' ? { ok: false, retryAfterSeconds: 1 } : { ok: true };
+  }
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('carillon webhook create / list and carillon post, against a running server', () => {
+  const limiter = new ScriptedLimiter();
+  let s: TestServer;
+  let base: string;
+  let admin: TestUser;
+  let roomId: string;
+  let env: NodeJS.ProcessEnv;
+
+  const cli = async (...args: string[]): Promise<CliResult> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [cliPath, ...args], { env, cwd: repoRoot, timeout: 60_000 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    }
+  };
+
+  before(async () => {
+    // The CLI under test is the built one (package.json "bin"): build it first.
+    try {
+      await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: repoRoot, timeout: 300_000 });
+    } catch (e) {
+      // Another part of the tree may not compile yet; tsc still emits, and these files are what count.
+      process.stderr.write(`\n*** tsc reported errors (${String((e as { stdout?: string }).stdout ?? e).slice(0, 500)}) ***\n`);
+    }
+    assert.ok(existsSync(cliPath) && existsSync(join(repoRoot, 'dist', 'cli', 'webhook-commands.js')), 'dist/cli was built');
+    s = await startTestServer({ rateLimiter: limiter });
+    base = s.baseUrl;
+    admin = await setupAdmin(base);
+    roomId = await createRoom(base, admin, 'Ops');
+    // The server's DATA_DIR (its SQLite store) and secret; nothing else inherited from this shell.
+    env = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: s.backend.dataDir, SECRET: TEST_SECRET, PUBLIC_URL: base, LOG_LEVEL: 'warn' };
+  });
+  after(() => s?.close());
+
+  let url: string;
+  let ciUrl: string;
+
+  test('webhook create ROOM NAME prints the URL; ROOM is a unique name or an id', async () => {
+    const byName = await cli('webhook', 'create', 'Ops', 'Deploy bot');
+    assert.equal(byName.code, 0, byName.stderr);
+    url = byName.stdout.trim();
+    assert.match(url, new RegExp(`^${base.replace(/[.]/g, '\\.')}/incomingwebhooks/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\?token=[A-Za-z0-9]{72}$`));
+    const byId = await cli('webhook', 'create', roomId, 'CI bot');
+    assert.equal(byId.code, 0, byId.stderr);
+    ciUrl = byId.stdout.trim();
+    // The server lists them with the same URLs: one secret, one store.
+    const listed = await call(base, 'GET', `/api/v1/rooms/${roomId}/webhooks`, { token: admin.token });
+    const tokens = listed.body.webhooks.map((w: { url: string }) => w.url.split('?')[1]);
+    assert.deepEqual(tokens, [url.split('?')[1], byId.stdout.trim().split('?')[1]]);
+  });
+
+  test('webhook list ROOM prints ID, NAME and URL per line', async () => {
+    const r = await cli('webhook', 'list', 'Ops');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(lines.map((l) => l[1]), ['Deploy bot', 'CI bot']);
+    assert.equal(lines[0]![2], url);
+    assert.ok(url.includes(lines[0]![0]!));
+  });
+
+  test('post URL TEXT posts and prints the MessageId', async () => {
+    const r = await cli('post', url, 'Hello from the CLI');
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const messages = (await call(base, 'GET', `/api/v1/rooms/${roomId}/messages`, { token: admin.token })).body.messages;
+    const m = messages.find((x: { id: string }) => x.id === id);
+    assert.equal(m.content, 'Hello from the CLI');
+    assert.deepEqual(m.sender.name, 'Deploy bot');
+  });
+
+  test('throttled: with --retries 0 it exits 1 with the server\'s Message; by default it waits Retry-After and posts', async () => {
+    const id = new URL(url).pathname.split('/').at(-1)!;
+    limiter.script.set(id, ['throttle']);
+    const refused = await cli('post', '--retries', '0', url, 'too soon');
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /More than 1 request per second for this webhook.*\(429 Throttled\)/);
+    assert.equal(refused.stdout, '');
+    limiter.script.set(id, ['throttle', 'fail']);
+    const waited = await cli('post', url, 'after waiting');
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stderr, /429 Throttled: .* Retrying in 1 s \(1\/3\)/);
+    assert.match(waited.stderr, /503 ServiceUnavailable: .* Retrying in 1 s \(2\/3\)/);
+    assert.match(waited.stdout.trim(), /^[0-9a-f-]{36}$/);
+    const messages = (await call(base, 'GET', `/api/v1/rooms/${roomId}/messages`, { token: admin.token })).body.messages;
+    assert.equal(messages.find((x: { id: string }) => x.id === waited.stdout.trim()).content, 'after waiting');
+    assert.ok(!messages.some((x: { content: string }) => x.content === 'too soon'));
+  });
+
+  test('retries are bounded: still throttled after --retries N → exit 1', async () => {
+    const id = new URL(url).pathname.split('/').at(-1)!;
+    limiter.script.set(id, ['throttle', 'throttle', 'throttle']);
+    const r = await cli('post', '--retries', '2', url, 'never');
+    assert.equal(r.code, 1);
+    assert.equal((r.stderr.match(/Retrying in/g) ?? []).length, 2);
+    assert.match(r.stderr, /\(429 Throttled\)\n$/);
+  });
+
+  test('refused posts exit 1 with the server\'s Message, never the token', async () => {
+    const wrong = url.replace(/token=.*/, `token=${'Q'.repeat(72)}`);
+    const r = await cli('post', wrong, 'x');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /does not match any webhook.*\(403 InvalidWebhook\)/);
+    const tooLong = await cli('post', ciUrl, 'x'.repeat(4097));
+    assert.equal(tooLong.code, 1);
+    assert.match(tooLong.stderr, /limit is 4096 characters.*\(413 PayloadTooLarge\)/);
+    const unreachable = await cli('post', `http://127.0.0.1:1/incomingwebhooks/x?token=${'R'.repeat(72)}`, 'x');
+    assert.equal(unreachable.code, 1);
+    assert.ok(!unreachable.stderr.includes('R'.repeat(72)), 'the token is not printed');
+    assert.match(unreachable.stderr, /could not post to .*token=REDACTED/);
+  });
+
+  test('usage errors exit 2 with a sentence', async () => {
+    const noRoom = await cli('webhook', 'create', 'No such room', 'x');
+    assert.equal(noRoom.code, 2);
+    assert.match(noRoom.stderr, /no room with id or name "No such room"/);
+    const blank = await cli('webhook', 'create', 'Ops', '   ');
+    assert.equal(blank.code, 2);
+    assert.match(blank.stderr, /name must not be blank/);
+    const missing = await cli('post', url);
+    assert.equal(missing.code, 2);
+    const notUrl = await cli('post', 'not a url', 'x');
+    assert.equal(notUrl.code, 2);
+  });
+
+  test('every command has --help, and carillon --help lists them', async () => {
+    for (const [args, usage] of [
+      [['webhook', 'create', '--help'], /^Usage: carillon webhook create ROOM NAME/],
+      [['webhook', 'list', '--help'], /^Usage: carillon webhook list ROOM/],
+      [['post', '--help'], /^Usage: carillon post URL TEXT/],
+    ] as const) {
+      const r = await cli(...args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, usage);
+    }
+    const main = await cli('--help');
+    for (const line of [/webhook create ROOM NAME/, /webhook list ROOM/, /post URL TEXT/]) assert.match(main.stdout, line);
+  });
+});

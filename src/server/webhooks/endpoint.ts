@@ -1,0 +1,240 @@
+/**
+ * The Chime-compatible incoming-webhook endpoint (SPEC 2): `POST /incomingwebhooks/{id}?token=…`.
+ *
+ * An encapsulated plugin with its own body parser and error handler, because its wire contract is
+ * not the API's: the body is JSON whatever the Content-Type says, and every answer — errors from
+ * the framework included — is `application/json` `{Code, Message}` with a status from the SPEC 2.3
+ * table (AWS's Chime client libraries JSON.parse every response body and crash on anything else;
+ * shared/fixtures/chime-clients/README.md, rules 1–5). Chime's own description of these webhooks,
+ * with its 4 KB message limit and 1 request per second per webhook:
+ * https://docs.aws.amazon.com/chime/latest/ug/webhooks.html
+ *
+ * The checks run in the SPEC 2.3 order, each before any work the next one needs:
+ *   onRequest    URL → 403 InvalidWebhook / 404 WebhookNotFound (before the body is read)
+ *                rate → 429 Throttled + Retry-After (only authenticated requests spend tokens)
+ *   preParsing   size → 413 by Content-Length at once, without reading the body
+ *   body parser  size → 413 when a chunked body passes 64 KiB while streaming (then the connection closes)
+ *   handler      payload → 400 InvalidPayload; Content over 4096 code points → 413;
+ *                content rules → 400; @All/@Present in a room of more than 50 → 400 TooManyMembers;
+ *                store → 200 {MessageId, RoomId} only after the commit, or 503 + Retry-After.
+ */
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../../shared/error-codes.js';
+import { LIMITS } from '../../shared/limits.js';
+import { AppError } from '../errors.js';
+import { toAppError } from '../http/error-handler.js';
+import type { Metrics } from '../http/metrics.js';
+import { checkContentSize } from '../services/content.js';
+import type { MessageService, WebhookSender } from '../services/message-service.js';
+import { parseWebhookBody } from './payload.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { type WebhookService, invalidWebhook } from './webhook-service.js';
+
+export interface WebhookEndpointOptions {
+  webhooks: WebhookService;
+  messages: MessageService;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
+  /** WEBHOOK_RATE_PER_SECOND, for the 429 Message. */
+  ratePerSecond: number;
+}
+
+const BODY_LIMIT = LIMITS.webhookBodyMaxBytes;
+
+const tooLarge = (what: string) =>
+  new AppError(
+    'PayloadTooLarge',
+    `${what}; the limit is ${BODY_LIMIT} bytes (64 KiB). Send only {"Content": "…"} with at most ${LIMITS.contentMaxCodePoints} characters, and split longer text into several posts.`,
+    { connection: 'close' },
+  );
+
+const methodNotAllowed = (method: string) =>
+  new AppError('MethodNotAllowed', `${method} is not allowed on a webhook URL; send a POST with a JSON body such as {"Content": "Hello"}.`, { allow: 'POST' });
+
+/** What each request was answered, for the carillon_webhook_posts_total metric. */
+const outcomes = new WeakMap<FastifyRequest, ErrorCode>();
+/** The webhook each authenticated request posts as. */
+const senders = new WeakMap<FastifyRequest, WebhookSender>();
+
+/** Maps anything thrown on a webhook URL to an AppError with a code from the SPEC 2.3 table. */
+function toWebhookError(err: unknown): AppError | null {
+  const code = (err as FastifyError | undefined)?.code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return tooLarge('The request body is over 64 KiB');
+  if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return new AppError('InvalidPayload', 'The body does not match its Content-Length header; send the body with its exact length (or let your HTTP client set it).', { connection: 'close' });
+  }
+  const app = toAppError(err);
+  // The API's 400 code is InvalidRequest; on a webhook URL every 400 about the request is InvalidPayload.
+  if (app?.code === 'InvalidRequest') return new AppError('InvalidPayload', app.message, app.headers);
+  return app;
+}
+
+function handleWebhookError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  let app = toWebhookError(err);
+  if (!app) {
+    // A bug, never client input: logged with the request id (the URL in the log is redacted).
+    req.log.error({ err }, 'unexpected error on a webhook URL');
+    app = new AppError('InternalError', `Something went wrong on the server (request id ${req.id}); try again, and report this id if it keeps happening.`);
+  } else if (app.status >= 500) {
+    req.log.warn({ err, code: app.code }, 'webhook post refused: service unavailable');
+  }
+  outcomes.set(req, app.code);
+  const headers: Record<string, string> = { ...app.headers };
+  // A body that was never read to its end must not be parsed as the next request on this connection.
+  if (!req.raw.complete) headers.connection = 'close';
+  return reply.code(app.status).headers(headers).type('application/json').send({ Code: app.code, Message: app.message });
+}
+
+/** `token` from the query: a string, or undefined when absent; anything else (repeated, array) fails closed. */
+function tokenOf(req: FastifyRequest): unknown {
+  const query = req.query as Record<string, unknown> | undefined;
+  return query && Object.hasOwn(query, 'token') ? query.token : undefined;
+}
+
+/** The webhook id from whichever route matched: `/:webhookId`, `/:webhookId/`, or a catch-all. */
+function idOf(req: FastifyRequest): string {
+  const params = req.params as Record<string, string | undefined>;
+  return params.webhookId ?? params['*'] ?? '';
+}
+
+/**
+ * The answer for a URL below /incomingwebhooks that the router cannot even decode (bad percent-
+ * encoding), used by app.ts's frameworkErrors: still 405 for other methods, else 403.
+ */
+export function undecodableWebhookUrlError(method: string, url: string): AppError | null {
+  if (!/^\/incomingwebhooks(?:[/?]|$)/.test(url)) return null;
+  if (method !== 'POST') return methodNotAllowed(method);
+  return invalidWebhook('The webhook URL is not valid (it has a broken %-escape); copy the whole URL again.');
+}
+
+const ErrorRef = { $ref: 'Error#' };
+
+export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginAsync => async (app: FastifyInstance) => {
+  const { webhooks, messages, rateLimiter, metrics, ratePerSecond } = options;
+  const rate = ratePerSecond === 1 ? '1 request per second' : `${ratePerSecond} requests per second`;
+
+  // The body is JSON whatever the Content-Type says (SPEC 2.2): real clients send application/json,
+  // text/plain, application/x-www-form-urlencoded or nothing. One parser for every type (and none)
+  // reads the raw bytes, and stops at 64 KiB.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err, req, reply) => handleWebhookError(err, req, reply));
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.webhookPosts.inc({ code: outcomes.get(req) ?? (reply.statusCode === 200 ? 'OK' : String(reply.statusCode)) });
+  });
+
+  // 1. URL, then 2. rate: in onRequest, before a byte of the body is read.
+  const authenticate = async (req: FastifyRequest) => {
+    const sender = await webhooks.authenticate(idOf(req), tokenOf(req));
+    let decision;
+    try {
+      decision = await rateLimiter.take(sender.id);
+    } catch (e) {
+      req.log.warn({ err: e }, 'rate limiter unavailable');
+      throw new AppError('ServiceUnavailable', 'The rate limiter is unavailable right now; retry after the time in Retry-After.', { 'retry-after': '1' });
+    }
+    if (!decision.ok) {
+      // Chime allowed one request per second per webhook; so does Carillon (configurable).
+      throw new AppError(
+        'Throttled',
+        `More than ${rate} for this webhook; retry after ${decision.retryAfterSeconds} second${decision.retryAfterSeconds === 1 ? '' : 's'}.`,
+        { 'retry-after': String(decision.retryAfterSeconds) },
+      );
+    }
+    senders.set(req, sender);
+  };
+
+  // 3. size by Content-Length, and an encoding we cannot read: answered without reading the body.
+  const checkBeforeBody = async (req: FastifyRequest) => {
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > BODY_LIMIT) throw tooLarge(`The request body is ${length} bytes`);
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      // Pinned: no real Chime client compresses; inflating would let a small body expand past every limit.
+      throw new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { connection: 'close' });
+    }
+    // The Content-Type is ignored on purpose (SPEC 2.2). Dropping it sends every body, even one with
+    // a malformed type such as "application/json wrongtext", to the one catch-all parser, instead
+    // of Fastify's 415 for media types it cannot parse.
+    delete req.headers['content-type'];
+  };
+
+  // 4.–7. payload, content size, content rules, mentions, store.
+  const post = async (req: FastifyRequest, reply: FastifyReply) => {
+    const sender = senders.get(req);
+    if (!sender) throw invalidWebhook('This webhook URL could not be checked; send the request again.');
+    const { content, key } = parseWebhookBody(req.body as Buffer | undefined);
+    checkContentSize(content, key);
+    const message = await messages.postAsWebhook(sender, content);
+    // Exactly 200 (never 201/204): AWS's GitHub Action and Node library fail on anything else.
+    return reply.code(200).type('application/json').send({ MessageId: message.id, RoomId: message.roomId });
+  };
+
+  const postOptions = { onRequest: authenticate, preParsing: checkBeforeBody, validatorCompiler: () => () => true };
+  const hidden = { schema: { hide: true } };
+
+  app.post('/incomingwebhooks/:webhookId', {
+    ...postOptions,
+    schema: {
+      tags: ['incoming webhooks'],
+      summary: 'Post a message to a room (Amazon Chime-compatible incoming webhook)',
+      description:
+        'The URL a room administrator copies. The body is read as UTF-8 JSON whatever the Content-Type; chunked bodies work; ' +
+        'unknown keys are ignored. Every answer is application/json: 200 {MessageId, RoomId} after the message is stored, ' +
+        'or {Code, Message}. Checks run in this order: URL (403, 404) → rate (429) → size (413) → payload (400) → mentions (400) → store (503).',
+      security: [],
+      params: { type: 'object', properties: { webhookId: { type: 'string', format: 'uuid', description: 'lower-case UUID v4' } }, required: ['webhookId'] },
+      querystring: {
+        type: 'object',
+        properties: { token: { type: 'string', pattern: '^[A-Za-z0-9]{72}$', description: '72 letters and digits; other parameters are ignored' } },
+        required: ['token'],
+      },
+      body: {
+        type: 'object',
+        description: '{"Content": "..."}: the message, at most 4096 characters; /md and /code prefixes choose the formatting.',
+        properties: { Content: { type: 'string', minLength: 1, maxLength: LIMITS.contentMaxCodePoints } },
+        required: ['Content'],
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: { MessageId: { type: 'string', format: 'uuid' }, RoomId: { type: 'string', format: 'uuid' } },
+          required: ['MessageId', 'RoomId'],
+        },
+        400: ErrorRef,
+        403: ErrorRef,
+        404: ErrorRef,
+        405: ErrorRef,
+        413: ErrorRef,
+        429: ErrorRef,
+        503: ErrorRef,
+      },
+    },
+  }, post);
+  // A trailing slash after the id is accepted (SPEC 2.1).
+  app.post('/incomingwebhooks/:webhookId/', { ...postOptions, ...hidden }, post);
+  // Anything else under /incomingwebhooks is a URL that does not authenticate: 403.
+  app.post('/incomingwebhooks/*', { ...postOptions, ...hidden }, post);
+  app.post('/incomingwebhooks', { ...postOptions, ...hidden }, post);
+
+  // Any other method, whatever the URL below /incomingwebhooks: 405 with Allow: POST (SPEC 2.3). No
+  // CORS headers, ever, and so an OPTIONS preflight gets a 405 too (Chime had no CORS).
+  const others = app.supportedMethods.filter((m) => m !== 'POST');
+  for (const url of ['/incomingwebhooks', '/incomingwebhooks/*']) {
+    app.route({
+      method: others,
+      url,
+      exposeHeadRoute: false,
+      ...hidden,
+      // In onRequest, before any body is read: a 10 MiB PUT is a 405, not a 413.
+      onRequest: async (req) => {
+        throw methodNotAllowed(req.method);
+      },
+      handler: async () => {
+        throw new Error('unreachable: onRequest answers every request');
+      },
+    });
+  }
+};
