@@ -19,6 +19,8 @@ export class RoomService {
     if (trimmed === '') throw new AppError('InvalidRequest', 'name must not be blank; give the room a name.');
     const now = this.ctx.clock.now();
     const room = await this.ctx.store.createRoom({ id: randomUUID(), name: trimmed, createdBy: actor.id, createdAt: now, lastSeq: 0 }, now);
+    // The creator is the first member: their open streams subscribe to the room (room.added) like any added member's.
+    this.ctx.events.publish({ type: 'member.added', roomId: room.id, userId: actor.id });
     return { ...room, role: 'administrator' };
   }
 

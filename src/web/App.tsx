@@ -1,0 +1,292 @@
+/**
+ * The app shell: first-run setup or sign-in, then the chat (sidebar + room). On phones (≤ 480 px)
+ * the room list and the room are separate screens; the URL (/rooms/<id>) follows the open room so
+ * the browser's back button returns to the list.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
+import type { Message, Room, User } from '../shared/api-types';
+import { api, setUnauthorizedHandler } from './lib/api';
+import { previewText, senderLabel } from './lib/format';
+import { type NotificationPermissionState, notificationPermission, requestNotificationPermission, showNotification } from './lib/notifications';
+import { ChatStore } from './state/chat-store';
+import { SetupScreen, SignInScreen } from './components/AuthScreens';
+import { AddMembersDialog, NewRoomDialog, NewUserDialog } from './components/Dialogs';
+import { Logo } from './components/Logo';
+import { ManageWebhooksDialog } from './components/ManageWebhooksDialog';
+import { RoomView } from './components/RoomView';
+import { Sidebar } from './components/Sidebar';
+
+type Boot = { phase: 'loading' } | { phase: 'setup' } | { phase: 'signin'; notice?: string } | { phase: 'app'; user: User } | { phase: 'error'; message: string };
+
+export function App() {
+  const [boot, setBoot] = useState<Boot>({ phase: 'loading' });
+
+  const start = useCallback(async () => {
+    try {
+      const { needsSetup } = await api.needsSetup();
+      if (needsSetup) return setBoot({ phase: 'setup' });
+      try {
+        const { user } = await api.me();
+        setBoot({ phase: 'app', user });
+      } catch {
+        setBoot({ phase: 'signin' });
+      }
+    } catch (e) {
+      setBoot({ phase: 'error', message: e instanceof Error ? e.message : 'Cannot reach the server.' });
+    }
+  }, []);
+
+  useEffect(() => {
+    void start();
+    setUnauthorizedHandler(() => setBoot({ phase: 'signin', notice: 'Your session ended. Sign in again.' }));
+    return () => setUnauthorizedHandler(null);
+  }, [start]);
+
+  switch (boot.phase) {
+    case 'loading':
+      return (
+        <div className="splash" role="status">
+          <Logo size={48} />
+          <span className="visually-hidden">Loading Carillon…</span>
+        </div>
+      );
+    case 'error':
+      return (
+        <main className="auth">
+          <div className="auth-card">
+            <h1>Cannot reach Carillon</h1>
+            <p className="form-error" role="alert">
+              {boot.message}
+            </p>
+            <button type="button" className="button button-primary" onClick={() => void start()}>
+              Try again
+            </button>
+          </div>
+        </main>
+      );
+    case 'setup':
+      return <SetupScreen onDone={(user) => setBoot({ phase: 'app', user })} />;
+    case 'signin':
+      return <SignInScreen notice={boot.notice ?? null} onDone={(user) => setBoot({ phase: 'app', user })} />;
+    case 'app':
+      return (
+        <Chat
+          key={boot.user.id}
+          me={boot.user}
+          onSignedOut={(notice) => setBoot(notice ? { phase: 'signin', notice } : { phase: 'signin' })}
+        />
+      );
+  }
+}
+
+function useMediaQuery(query: string): boolean {
+  const subscribe = useCallback(
+    (cb: () => void) => {
+      const mq = window.matchMedia(query);
+      mq.addEventListener('change', cb);
+      return () => mq.removeEventListener('change', cb);
+    },
+    [query],
+  );
+  return useSyncExternalStore(subscribe, () => window.matchMedia(query).matches);
+}
+
+function roomIdFromPath(): string | null {
+  const m = /^\/rooms\/([0-9a-f-]{36})\/?$/i.exec(window.location.pathname);
+  return m ? m[1]!.toLowerCase() : null;
+}
+
+/** localStorage, which throws in some private modes and sandboxed frames: remembering the last room is optional. */
+const safeStorage = {
+  get(key: string): string | null {
+    try {
+      return window.localStorage.getItem(key);
+    } catch {
+      return null;
+    }
+  },
+  set(key: string, value: string): void {
+    try {
+      window.localStorage.setItem(key, value);
+    } catch {
+      /* not remembered */
+    }
+  },
+};
+
+type OpenDialog = 'newRoom' | 'newUser' | 'webhooks' | 'addMembers' | null;
+
+function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): void }) {
+  const alertHandler = useRef<(room: Room, m: Message) => void>(() => {});
+  const store = useMemo(
+    () =>
+      new ChatStore({
+        me,
+        onAlert: (room, m) => alertHandler.current(room, m),
+        onSignedOut: () => onSignedOut('Your session ended. Sign in again.'),
+      }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [me.id],
+  );
+  const state = useSyncExternalStore(store.subscribe, store.getState);
+  const isPhone = useMediaQuery('(max-width: 480px)');
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+  const [rosterOpen, setRosterOpen] = useState(false);
+  const [notifications, setNotifications] = useState<NotificationPermissionState>(notificationPermission);
+  const [started, setStarted] = useState(false);
+
+  useEffect(() => {
+    let alive = true;
+    store.start().then(
+      () => alive && setStarted(true),
+      () => alive && setStarted(true),
+    );
+    const onVisibility = () => store.setVisible(document.visibilityState !== 'hidden');
+    const onOnline = () => store.nudge();
+    document.addEventListener('visibilitychange', onVisibility);
+    window.addEventListener('online', onOnline);
+    return () => {
+      alive = false;
+      document.removeEventListener('visibilitychange', onVisibility);
+      window.removeEventListener('online', onOnline);
+      store.dispose();
+    };
+  }, [store]);
+
+  const select = useCallback(
+    (roomId: string | null, how: 'push' | 'replace' | 'none' = 'push') => {
+      store.selectRoom(roomId);
+      setRosterOpen(false);
+      const path = roomId ? `/rooms/${roomId}` : '/';
+      if (how !== 'none' && window.location.pathname !== path) {
+        if (how === 'push') window.history.pushState({ roomId }, '', path);
+        else window.history.replaceState({ roomId }, '', path);
+      }
+      if (roomId) safeStorage.set('carillon.lastRoom', roomId);
+    },
+    [store],
+  );
+
+  // The first room to show: the one in the URL, else (not on phones) the last one used, else the first.
+  const chose = useRef(false);
+  useEffect(() => {
+    if (!started || chose.current) return;
+    chose.current = true;
+    const fromUrl = roomIdFromPath();
+    if (fromUrl && state.rooms[fromUrl]) return select(fromUrl, 'none');
+    if (isPhone) return select(null, 'replace');
+    const last = safeStorage.get('carillon.lastRoom');
+    const first = Object.values(state.rooms).sort((a, b) => a.room.name.localeCompare(b.room.name))[0]?.room.id ?? null;
+    select(last && state.rooms[last] ? last : first, 'replace');
+  }, [started, state.rooms, isPhone, select]);
+
+  // On desktop something is always open once rooms exist (a room can disappear or be created).
+  useEffect(() => {
+    if (!started || isPhone || state.activeRoomId) return;
+    const first = Object.values(state.rooms).sort((a, b) => a.room.name.localeCompare(b.room.name))[0]?.room.id;
+    if (first) select(first, 'replace');
+  }, [started, isPhone, state.activeRoomId, state.rooms, select]);
+
+  useEffect(() => {
+    const onPop = () => store.selectRoom(roomIdFromPath());
+    window.addEventListener('popstate', onPop);
+    return () => window.removeEventListener('popstate', onPop);
+  }, [store]);
+
+  // Desktop notifications for alerts, when allowed and the message is not already in front of the user.
+  alertHandler.current = (room, m) => {
+    if (notifications !== 'granted') return;
+    if (document.visibilityState === 'visible' && store.getState().activeRoomId === room.id) return;
+    showNotification(`${senderLabel(m.sender)} in #${room.name}`, previewText(m.content), m.id, () => select(room.id));
+  };
+
+  const rooms = Object.values(state.rooms);
+  const unreadTotal = rooms.reduce((n, r) => n + r.unread, 0);
+  const alertTotal = rooms.reduce((n, r) => n + r.alerts, 0);
+  const active = state.activeRoomId ? state.rooms[state.activeRoomId] : undefined;
+
+  useEffect(() => {
+    const prefix = alertTotal > 0 ? `(@${alertTotal}) ` : unreadTotal > 0 ? `(${unreadTotal}) ` : '';
+    document.title = `${prefix}${active ? `#${active.room.name} · ` : ''}Carillon`;
+  }, [unreadTotal, alertTotal, active]);
+
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } catch {
+      /* signed out anyway */
+    }
+    onSignedOut();
+  };
+
+  return (
+    <div className={`app ${active ? 'app-view-room' : 'app-view-list'}`}>
+      <Sidebar
+        me={me}
+        rooms={rooms}
+        activeRoomId={state.activeRoomId}
+        connection={state.connection}
+        notifications={notifications}
+        onSelect={(id) => select(id)}
+        onNewRoom={() => setDialog('newRoom')}
+        onNewUser={() => setDialog('newUser')}
+        onEnableNotifications={() => void requestNotificationPermission().then(setNotifications)}
+        onSignOut={() => void signOut()}
+      />
+      {active ? (
+        <RoomView
+          entry={active}
+          roster={state.rosters[active.room.id]}
+          me={me}
+          connection={state.connection}
+          rosterOpen={rosterOpen}
+          onToggleRoster={() => setRosterOpen((o) => !o)}
+          onBack={() => {
+            if (window.history.state?.roomId === active.room.id && window.history.length > 1 && isPhone) window.history.back();
+            else select(null);
+          }}
+          onLoadOlder={() => void store.loadOlder(active.room.id)}
+          onSend={(content) => store.sendMessage(active.room.id, content)}
+          onManageWebhooks={() => setDialog('webhooks')}
+          onAddMembers={() => setDialog('addMembers')}
+        />
+      ) : (
+        <main className="room room-empty" aria-label="No room open">
+          <div className="empty-state">
+            <Logo size={56} />
+            <h1>{rooms.length === 0 ? 'No rooms yet' : 'Pick a room'}</h1>
+            <p>{rooms.length === 0 ? 'Create a room with New room, then add members and webhooks from its Room settings.' : 'Choose a room on the left to read and post.'}</p>
+          </div>
+        </main>
+      )}
+
+      {dialog === 'newRoom' ? (
+        <NewRoomDialog
+          onClose={() => setDialog(null)}
+          onCreate={async (name) => {
+            const room = await store.createRoom(name);
+            select(room.id);
+            return room;
+          }}
+        />
+      ) : null}
+      {dialog === 'newUser' ? <NewUserDialog onClose={() => setDialog(null)} /> : null}
+      {dialog === 'webhooks' && active ? (
+        <ManageWebhooksDialog
+          roomId={active.room.id}
+          roomName={active.room.name}
+          onClose={() => setDialog(null)}
+          onChanged={() => void store.refreshRoster(active.room.id)}
+        />
+      ) : null}
+      {dialog === 'addMembers' && active ? (
+        <AddMembersDialog
+          roomId={active.room.id}
+          roomName={active.room.name}
+          onClose={() => setDialog(null)}
+          onAdded={() => void store.refreshRoster(active.room.id)}
+        />
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,81 @@
+/** The open room: header (back on phones, name, members, the gear), messages, composer, roster. */
+import type { Roster, User } from '../../shared/api-types';
+import type { StreamStatus } from '../lib/stream';
+import type { RoomEntry } from '../state/chat-store';
+import { Composer } from './Composer';
+import { BackIcon, HashIcon, UsersIcon } from './icons';
+import { MessageList } from './MessageList';
+import { type MenuItem, RoomSettingsMenu } from './RoomSettingsMenu';
+import { RosterPanel } from './RosterPanel';
+
+interface RoomViewProps {
+  entry: RoomEntry;
+  roster: Roster | undefined;
+  me: User;
+  connection: StreamStatus;
+  rosterOpen: boolean;
+  onToggleRoster(): void;
+  onBack(): void;
+  onLoadOlder(): void;
+  onSend(content: string): Promise<void>;
+  onManageWebhooks(): void;
+  onAddMembers(): void;
+}
+
+export function RoomView(props: RoomViewProps) {
+  const { entry, roster, me } = props;
+  const isAdmin = entry.room.role === 'administrator';
+  const items: MenuItem[] = [
+    ...(isAdmin ? [{ label: 'Manage webhooks', onSelect: props.onManageWebhooks }] : []),
+    isAdmin
+      ? { label: 'Add members', onSelect: props.onAddMembers }
+      : { label: 'Add members', onSelect: () => {}, disabled: true, hint: 'Only room administrators can add members' },
+  ];
+  const memberCount = roster?.members.length;
+  const presentCount = roster?.members.filter((m) => m.present).length ?? 0;
+
+  return (
+    <main className="room" aria-label={`Room ${entry.room.name}`}>
+      <header className="room-header">
+        <button type="button" className="icon-button room-back" aria-label="Back to rooms" onClick={props.onBack}>
+          <BackIcon />
+        </button>
+        <div className="room-title">
+          <h1>
+            <HashIcon className="room-title-hash" />
+            <span>{entry.room.name}</span>
+          </h1>
+          <p className="room-subtitle">
+            {memberCount === undefined ? '\u00a0' : `${memberCount} member${memberCount === 1 ? '' : 's'} · ${presentCount} here`}
+            {isAdmin ? <span className="room-role">You are an administrator</span> : null}
+          </p>
+        </div>
+        <div className="room-actions">
+          <button
+            type="button"
+            className={`icon-button roster-toggle${props.rosterOpen ? ' icon-button-active' : ''}`}
+            aria-label="Members"
+            title="Members"
+            aria-expanded={props.rosterOpen}
+            onClick={props.onToggleRoster}
+          >
+            <UsersIcon />
+          </button>
+          <RoomSettingsMenu items={items} />
+        </div>
+      </header>
+      {props.connection === 'offline' ? (
+        <p className="banner" role="status">
+          Connection lost. Reconnecting… new messages will appear when it is back.
+        </p>
+      ) : null}
+      <div className={`room-body${props.rosterOpen ? ' room-body-roster-open' : ''}`}>
+        <div className="room-main">
+          <MessageList entry={entry} myUserId={me.id} onLoadOlder={props.onLoadOlder} />
+          <Composer roomId={entry.room.id} roomName={entry.room.name} onSend={props.onSend} />
+        </div>
+        <RosterPanel roster={roster} myUserId={me.id} onClose={props.onToggleRoster} />
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * The HTTP API (SPEC 6) as the browser calls it: same-origin, the HttpOnly session cookie, JSON
+ * bodies. The server checks Origin on cookie-authenticated writes, which browsers send by themselves.
+ * Errors carry the server's {Code, Message} so screens can show the Message as is.
+ */
+import type { Message, Room, RoomRole, Roster, User, WebhookWithUrl } from '../../shared/api-types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** Called when any request answers 401: the session ended (signed out elsewhere, expired). */
+let onUnauthorized: (() => void) | null = null;
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
+async function request<T>(method: string, path: string, body?: unknown, options: { quiet401?: boolean } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(`/api/v1${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch {
+    throw new ApiError(0, 'NetworkError', 'Cannot reach the server. Check your connection and try again.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const err = parsed as { Code?: unknown; Message?: unknown } | undefined;
+    const code = typeof err?.Code === 'string' ? err.Code : 'Error';
+    const message = typeof err?.Message === 'string' ? err.Message : `The server answered ${res.status}; try again.`;
+    if (res.status === 401 && !options.quiet401) onUnauthorized?.();
+    throw new ApiError(res.status, code, message);
+  }
+  return parsed as T;
+}
+
+export interface NewUser {
+  email: string;
+  alias: string;
+  displayName: string;
+  password: string;
+}
+
+export interface MemberAdded {
+  userId: string;
+  displayName: string;
+  alias: string;
+  email: string;
+  role: RoomRole;
+}
+
+export const api = {
+  needsSetup: () => request<{ needsSetup: boolean }>('GET', '/setup'),
+  setup: (user: NewUser) => request<{ token: string; user: User }>('POST', '/setup', user),
+  login: (email: string, password: string) => request<{ token: string; user: User }>('POST', '/auth/login', { email, password }, { quiet401: true }),
+  logout: () => request<void>('POST', '/auth/logout', undefined, { quiet401: true }),
+  me: () => request<{ user: User }>('GET', '/me', undefined, { quiet401: true }),
+
+  createUser: (user: NewUser) => request<{ user: User }>('POST', '/users', user),
+
+  rooms: () => request<{ rooms: Room[] }>('GET', '/rooms'),
+  room: (roomId: string) => request<{ room: Room }>('GET', `/rooms/${encodeURIComponent(roomId)}`),
+  createRoom: (name: string) => request<{ room: Room }>('POST', '/rooms', { name }),
+  addMember: (roomId: string, email: string, role: RoomRole) =>
+    request<{ member: MemberAdded }>('POST', `/rooms/${encodeURIComponent(roomId)}/members`, { email, role }),
+  roster: (roomId: string) => request<Roster>('GET', `/rooms/${encodeURIComponent(roomId)}/roster`),
+
+  messages: (roomId: string, query: { after?: number; before?: number; limit?: number }) => {
+    const q = new URLSearchParams();
+    if (query.after !== undefined) q.set('after', String(query.after));
+    if (query.before !== undefined) q.set('before', String(query.before));
+    if (query.limit !== undefined) q.set('limit', String(query.limit));
+    const qs = q.toString();
+    return request<{ messages: Message[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`);
+  },
+  postMessage: (roomId: string, content: string) => request<{ message: Message }>('POST', `/rooms/${encodeURIComponent(roomId)}/messages`, { content }),
+
+  webhooks: (roomId: string) => request<WebhookWithUrl[] | { webhooks: WebhookWithUrl[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
+    // The contract is a bare array; accept a wrapped one too rather than show an empty list.
+    (r) => (Array.isArray(r) ? r : (r?.webhooks ?? [])),
+  ),
+  createWebhook: (roomId: string, name: string) =>
+    request<{ id: string; name: string; url: string }>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks`, { name }),
+  renameWebhook: (roomId: string, webhookId: string, name: string) =>
+    request<unknown>('PATCH', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}`, { name }),
+  deleteWebhook: (roomId: string, webhookId: string) =>
+    request<void>('DELETE', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}`),
+  regenerateWebhook: (roomId: string, webhookId: string) =>
+    request<{ id: string; name: string; url: string }>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}/regenerate`),
+};
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) return e.message;
+  if (e instanceof Error) return e.message;
+  return 'Something went wrong; try again.';
+}
