@@ -1,0 +1,86 @@
+/**
+ * The per-webhook token bucket in Redis, so the 1-per-second limit holds across every node
+ * (SPEC 9). One Lua script reads, refills and spends atomically with Redis's own clock, so nodes'
+ * clocks do not matter. While Redis is away, each node falls back to an in-process bucket at
+ * rate/N (N = nodes last seen alive): degraded, never unlimited (RELIABILITY D-6).
+ */
+import type { Redis } from 'ioredis';
+import type { Clock } from '../services/context.js';
+import { MemoryRateLimiter, type RateDecision, type RateLimiter } from '../webhooks/rate-limiter.js';
+import { KEY_PREFIX } from './redis-client.js';
+
+const TOKEN_BUCKET = `
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local b = redis.call('HMGET', key, 'tokens', 'at')
+local tokens = tonumber(b[1])
+local at = tonumber(b[2])
+if tokens == nil or at == nil then tokens = burst; at = now end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+if now > at then at = now end
+local ok = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  ok = 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(at))
+redis.call('PEXPIRE', key, math.ceil(burst / rate) + 1000)
+return {ok, wait}
+`;
+
+export interface RedisRateLimiterOptions {
+  redis: Redis;
+  clock: Clock;
+  ratePerSecond: number;
+  burst: number;
+  /** How many nodes share the limit (for the degraded per-node rate). */
+  nodeCount: () => number;
+}
+
+export class RedisRateLimiter implements RateLimiter {
+  private fallback: { limiter: MemoryRateLimiter; nodes: number } | undefined;
+  /** Requests decided by the in-process fallback (for metrics and tests). */
+  degradedDecisions = 0;
+
+  constructor(private readonly options: RedisRateLimiterOptions) {
+    options.redis.defineCommand('carillonTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
+  }
+
+  async take(key: string): Promise<RateDecision> {
+    const { redis, ratePerSecond, burst } = this.options;
+    try {
+      const [ok, waitMs] = (await (redis as unknown as { carillonTokenBucket(k: string, r: string, b: string): Promise<[number, number]> }).carillonTokenBucket(
+        `${KEY_PREFIX}rl:${key}`,
+        String(ratePerSecond / 1000),
+        String(burst),
+      )) as [number, number];
+      if (ok === 1) return { ok: true };
+      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+    } catch {
+      this.degradedDecisions++;
+      return this.local().take(key);
+    }
+  }
+
+  /** The degraded limiter: rate/N per node, rebuilt when N changes. */
+  private local(): MemoryRateLimiter {
+    const nodes = Math.max(1, this.options.nodeCount());
+    if (!this.fallback || this.fallback.nodes !== nodes) {
+      this.fallback = {
+        nodes,
+        limiter: new MemoryRateLimiter({
+          clock: this.options.clock,
+          ratePerSecond: this.options.ratePerSecond / nodes,
+          burst: Math.max(1, Math.floor(this.options.burst / nodes)),
+        }),
+      };
+    }
+    return this.fallback.limiter;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The Redis implementations, two instances standing for two nodes on one real Redis: the limit
+ * holds across them, presence is shared and forgets a dead node, events cross, and each falls
+ * back (rate/N, local presence) when Redis is unreachable.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import type { DomainEvent } from '../services/context.js';
+import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
+import { NodeRegistry } from './node-registry.js';
+import { createRedis } from './redis-client.js';
+import { RedisBus } from './redis-bus.js';
+import { RedisPresence } from './redis-presence.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+
+const quiet = { warn: () => {}, info: () => {} };
+const clock = { now: () => Date.now() };
+const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+};
+
+describe('Redis implementations', { skip: !redisAvailable() }, () => {
+  const conns: Redis[] = [];
+  const conn = (name: string) => {
+    const r = createRedis(testRedisUrl!, quiet, name);
+    conns.push(r);
+    return r;
+  };
+  before(async () => {
+    const r = conn('setup');
+    await until(() => r.status === 'ready', 'redis');
+  });
+  after(async () => {
+    for (const c of conns) c.disconnect();
+  });
+
+  test('the token bucket is shared: a second take on another node within the second is refused', async () => {
+    const a = new RedisRateLimiter({ redis: conn('rl-a'), clock, ratePerSecond: 1, burst: 1, nodeCount: () => 2 });
+    const b = new RedisRateLimiter({ redis: conn('rl-b'), clock, ratePerSecond: 1, burst: 1, nodeCount: () => 2 });
+    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
+    const key = randomUUID();
+    const [ra, rb] = await Promise.all([a.take(key), b.take(key)]);
+    assert.deepEqual([ra.ok, rb.ok].sort(), [false, true]);
+    const refused = ra.ok ? rb : ra;
+    assert.ok(!refused.ok && refused.retryAfterSeconds === 1);
+    assert.equal(a.degradedDecisions + b.degradedDecisions, 0);
+    // Another webhook has its own bucket.
+    assert.equal((await b.take(randomUUID())).ok, true);
+  });
+
+  test('burst and refill follow the configuration', async () => {
+    const rl = new RedisRateLimiter({ redis: conn('rl-burst'), clock, ratePerSecond: 1000, burst: 3, nodeCount: () => 1 });
+    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
+    const key = randomUUID();
+    const first = await Promise.all([rl.take(key), rl.take(key), rl.take(key), rl.take(key)]);
+    assert.ok(first.filter((d) => d.ok).length >= 3);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await rl.take(key)).ok, true, 'refilled at 1000/s');
+  });
+
+  test('Redis unreachable: the limiter falls back to rate/N per node, never unlimited', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    dead.on('error', () => {});
+    const rl = new RedisRateLimiter({ redis: dead, clock: { now: () => 0 }, ratePerSecond: 2, burst: 2, nodeCount: () => 2 });
+    const key = randomUUID();
+    // rate 2/s over 2 nodes → this node grants 1/s with a bucket of 1.
+    assert.equal((await rl.take(key)).ok, true);
+    const second = await rl.take(key);
+    assert.equal(second.ok, false);
+    assert.ok(rl.degradedDecisions >= 2);
+    dead.disconnect();
+  });
+
+  test('presence is the union over live nodes; a node that stops beating stops counting', async () => {
+    const events: DomainEvent[] = [];
+    const sink = { publish: (e: DomainEvent) => events.push(e) };
+    const regA = new NodeRegistry(conn('reg-a'), `a-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
+    const regB = new NodeRegistry(conn('reg-b'), `b-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
+    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
+    await regA.beat();
+    await regB.beat();
+    await regA.beat();
+    const pa = new RedisPresence(conn('pr-a'), regA, sink);
+    const pb = new RedisPresence(conn('pr-b'), regB, sink);
+    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
+    const room = randomUUID();
+    pa.open(room, 'u1');
+    pb.open(room, 'u2');
+    pb.open(room, 'u2');
+    await until(async () => (await pa.presentUserIds(room)).size === 2, 'both present from node A');
+    assert.deepEqual([...(await pb.presentUserIds(room))].sort(), ['u1', 'u2']);
+    pb.close(room, 'u2'); // one of two connections: still present
+    assert.ok((await pa.presentUserIds(room)).has('u2'));
+    // Node B dies (no more heartbeats): after the TTL node A no longer counts its clients.
+    await new Promise((r) => setTimeout(r, 1100));
+    await regA.beat();
+    assert.deepEqual([...(await pa.presentUserIds(room))], ['u1']);
+    assert.ok(events.some((e) => e.type === 'presence.changed' && e.userId === 'u1' && e.present));
+    pa.close(room, 'u1');
+    await until(() => events.some((e) => e.type === 'presence.changed' && e.userId === 'u1' && !e.present), 'u1 gone');
+  });
+
+  test('events published on one node reach the other once; own events are not echoed', async () => {
+    const gotA: DomainEvent[] = [];
+    const gotB: DomainEvent[] = [];
+    const busA = new RedisBus(conn('pub-a'), conn('sub-a'), 'node-a', () => {});
+    const busB = new RedisBus(conn('pub-b'), conn('sub-b'), 'node-b', () => {});
+    busA.subscribe((e) => gotA.push(e));
+    busB.subscribe((e) => gotB.push(e));
+    await until(() => busA.healthy && busB.healthy, 'buses ready');
+    await new Promise((r) => setTimeout(r, 100)); // subscriptions registered
+    const roomId = randomUUID();
+    busA.publish({ type: 'webhooks.changed', roomId });
+    await until(() => gotB.length === 1, 'event on node B');
+    assert.deepEqual(gotB[0], { type: 'webhooks.changed', roomId });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(gotA.filter((e) => e.type === 'webhooks.changed' && e.roomId === roomId).length, 1, 'node A handled its own event once');
+  });
+});

@@ -1,0 +1,12 @@
+/**
+ * Redis for tests: CARILLON_TEST_REDIS_URL (CI and scripts/test-services.sh start one). Missing
+ * Redis is a loud skip, or a failure under CARILLON_REQUIRE_SERVICES=1.
+ */
+export const testRedisUrl = process.env.CARILLON_TEST_REDIS_URL;
+
+export function redisAvailable(): boolean {
+  if (testRedisUrl) return true;
+  if (process.env.CARILLON_REQUIRE_SERVICES === '1') throw new Error('CARILLON_REQUIRE_SERVICES=1 but CARILLON_TEST_REDIS_URL is not set');
+  process.stderr.write('\n*** SKIPPED: Redis tests — CARILLON_TEST_REDIS_URL is not set. Run: eval "$(scripts/test-services.sh start)" ***\n\n');
+  return false;
+}
