@@ -25,11 +25,12 @@ describe('configuration', () => {
 
   test('every problem is reported at once', () => {
     try {
-      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUBLIC_URL: 'ftp://x', SECRET: 'short', TLS_CERT_FILE: 'c.pem' });
+      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', PUBLIC_URL: 'ftp://x', SECRET: 'short', TLS_CERT_FILE: 'c.pem', REDIS_URL: 'redis://127.0.0.1:6379' });
       assert.fail('should throw');
     } catch (e) {
       assert.ok(e instanceof ConfigError);
-      assert.equal(e.problems.length, 5, e.message);
+      assert.equal(e.problems.length, 6, e.message);
+      assert.match(e.message, /REDIS_URL is for several nodes sharing one PostgreSQL database/);
       assert.match(e.message, /PORT/);
       assert.match(e.message, /LOG_LEVEL/);
       assert.match(e.message, /PUBLIC_URL/);

@@ -158,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   if (parsed.secret !== undefined && parsed.secretFile !== undefined) problems.push('set either SECRET or SECRET_FILE, not both');
   if (typeof parsed.secret === 'string' && parsed.secret.length < 32) problems.push('SECRET (--secret) must be at least 32 characters; generate one with: openssl rand -base64 48');
   if ((parsed.tlsCertFile === undefined) !== (parsed.tlsKeyFile === undefined)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  if (parsed.redisUrl !== undefined && parsed.databaseUrl === undefined) {
+    problems.push('REDIS_URL is for several nodes sharing one PostgreSQL database: set DATABASE_URL=postgres://… too (SQLite is for a single node)');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {

@@ -6,8 +6,10 @@ import type { Server as HttpsServer } from 'node:https';
 import { type Logger, pino } from 'pino';
 import { buildApp, requestSerializers } from './app.js';
 import { type Config, redactUrlPassword } from './config.js';
+import { type Distributed, startDistributed } from './distributed/setup.js';
 import { type HttpsListener, startHttpsServer } from './https-server.js';
 import { loadSecret } from './secret.js';
+import { systemClock } from './services/context.js';
 import { openStore } from './store/open-store.js';
 
 export interface RunningServer {
@@ -36,7 +38,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
     onPoolError: (e) => logger.warn({ err: e }, 'database connection lost; it will be re-established on the next query'),
   });
   logger.info({ store: store.dialect, database: config.databaseUrl ? redactUrlPassword(config.databaseUrl) : `${config.dataDir}/carillon.db` }, 'store open');
-  const app = await buildApp(config, { store, logger, secret: secret.secret });
+  const distributed: Distributed | undefined = config.redisUrl ? await startDistributed(config, store, logger, systemClock) : undefined;
+  const app = await buildApp(config, {
+    store,
+    logger,
+    secret: secret.secret,
+    ...(distributed ? { bus: distributed.bus, presence: distributed.presence, rateLimiter: distributed.rateLimiter } : {}),
+  });
+  distributed?.attach(app);
   const address = await app.listen({ port: config.port, host: config.host });
   const port = app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port;
   logger.info({ address, publicUrl: config.publicUrl }, 'Carillon is listening');
@@ -61,6 +70,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
       // WebSockets first (1012 "server restarting; reconnect"): open sockets would hold the servers open.
       await app.carillon.stream.close();
       await Promise.all([app.close(), https?.close()]);
+      await distributed?.close();
       await store.close();
       logger.info('shut down cleanly');
     })();

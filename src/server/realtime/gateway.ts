@@ -212,6 +212,13 @@ export class StreamGateway implements ConnectionHost {
     return channel;
   }
 
+  /** Rooms with subscribers on this node, and the last seq delivered in each (the distributed mode's store poller). */
+  activeRooms(): Map<string, number> {
+    const rooms = new Map<string, number>();
+    for (const [roomId, channel] of this.channels) if (channel.position >= 0) rooms.set(roomId, channel.position);
+    return rooms;
+  }
+
   release(channel: RoomChannel): void {
     channel.refs--;
     if (channel.refs <= 0 && this.channels.get(channel.roomId) === channel) {

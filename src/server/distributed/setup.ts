@@ -1,0 +1,65 @@
+/**
+ * The distributed mode (SPEC 9): with REDIS_URL, the rate limiter, presence and fan-out move to
+ * Redis so any number of identical nodes behave as one. Everything here degrades rather than
+ * fails while Redis is away (RELIABILITY D-6): per-node rate/N, local presence, store polling.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Clock } from '../services/context.js';
+import type { Store } from '../store/types.js';
+import { NodeRegistry } from './node-registry.js';
+import { RedisBus, StorePoller } from './redis-bus.js';
+import { createRedis, whenReady } from './redis-client.js';
+import { RedisPresence } from './redis-presence.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
+
+export interface Distributed {
+  nodeId: string;
+  bus: RedisBus;
+  presence: RedisPresence;
+  rateLimiter: RedisRateLimiter;
+  /** Starts what needs the built app (the poller reads the gateway's rooms). */
+  attach(app: FastifyInstance): void;
+  close(): Promise<void>;
+}
+
+export async function startDistributed(config: Config, store: Store, logger: Logger, clock: Clock): Promise<Distributed> {
+  const url = config.redisUrl!;
+  const nodeId = randomUUID();
+  const commands = createRedis(url, logger, 'commands');
+  const pub = createRedis(url, logger, 'publish');
+  const sub = createRedis(url, logger, 'subscribe');
+  // Start even if Redis is down (degraded); it is used as soon as it answers.
+  if (!(await whenReady(commands))) logger.warn('Redis did not answer at start: running degraded until it does');
+  const registry = new NodeRegistry(commands, nodeId);
+  await registry.start();
+  const bus = new RedisBus(pub, sub, nodeId, (err, event) => logger.error({ err, event: event.type }, 'an event subscriber failed'));
+  const presence = new RedisPresence(commands, registry, bus);
+  const rateLimiter = new RedisRateLimiter({
+    redis: commands,
+    clock,
+    ratePerSecond: config.webhookRatePerSecond,
+    burst: config.webhookBurst,
+    nodeCount: () => registry.lastKnownNodeCount,
+  });
+  let poller: StorePoller | undefined;
+  logger.info({ nodeId }, 'distributed mode: rate limits, presence and fan-out through Redis');
+  return {
+    nodeId,
+    bus,
+    presence,
+    rateLimiter,
+    attach(app) {
+      poller = new StorePoller({ store, bus, activeRooms: () => app.carillon.stream.activeRooms() });
+      poller.start();
+    },
+    async close() {
+      poller?.stop();
+      await presence.clear();
+      await registry.stop();
+      for (const c of [commands, pub, sub]) c.disconnect();
+    },
+  };
+}
