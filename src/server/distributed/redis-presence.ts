@@ -5,7 +5,7 @@
  * being present within the heartbeat TTL. While Redis is away, readers see this node's clients only.
  */
 import type { Redis } from 'ioredis';
-import type { PresenceTracker } from '../realtime/presence.js';
+import { ConnectionCounts, type PresenceTracker } from '../realtime/presence.js';
 import type { EventSink } from '../services/context.js';
 import type { NodeRegistry } from './node-registry.js';
 import { KEY_PREFIX } from './redis-client.js';
@@ -13,8 +13,8 @@ import { KEY_PREFIX } from './redis-client.js';
 const roomKey = (roomId: string) => `${KEY_PREFIX}presence:${roomId}`;
 
 export class RedisPresence implements PresenceTracker {
-  /** This node's counts: room → user → open connections. */
-  private readonly local = new Map<string, Map<string, number>>();
+  /** This node's clients (the truth for this node; Redis mirrors it for the others). */
+  private readonly local = new ConnectionCounts();
 
   constructor(
     private readonly redis: Redis,
@@ -30,25 +30,13 @@ export class RedisPresence implements PresenceTracker {
   }
 
   open(roomId: string, userId: string): void {
-    let users = this.local.get(roomId);
-    if (!users) this.local.set(roomId, (users = new Map()));
-    const n = users.get(userId) ?? 0;
-    users.set(userId, n + 1);
-    if (n > 0) return;
+    if (!this.local.increment(roomId, userId)) return;
     void this.redis.hset(roomKey(roomId), this.field(userId), '1').catch(() => {});
     this.events.publish({ type: 'presence.changed', roomId, userId, present: true });
   }
 
   close(roomId: string, userId: string): void {
-    const users = this.local.get(roomId);
-    const n = users?.get(userId) ?? 0;
-    if (!users || n === 0) return;
-    if (n > 1) {
-      users.set(userId, n - 1);
-      return;
-    }
-    users.delete(userId);
-    if (users.size === 0) this.local.delete(roomId);
+    if (!this.local.decrement(roomId, userId)) return;
     void (async () => {
       try {
         await this.redis.hdel(roomKey(roomId), this.field(userId));
@@ -63,7 +51,7 @@ export class RedisPresence implements PresenceTracker {
   }
 
   async presentUserIds(roomId: string): Promise<ReadonlySet<string>> {
-    const mine = new Set(this.local.get(roomId)?.keys() ?? []);
+    const mine = this.local.users(roomId);
     let fields: string[];
     try {
       fields = await this.redis.hkeys(roomKey(roomId));
@@ -87,7 +75,7 @@ export class RedisPresence implements PresenceTracker {
 
   private async resync(): Promise<void> {
     try {
-      for (const [roomId, users] of this.local) {
+      for (const [roomId, users] of this.local.entries()) {
         const key = roomKey(roomId);
         const existing = (await this.redis.hkeys(key)).filter((f) => f.startsWith(`${this.registry.nodeId}|`));
         const want = new Set([...users.keys()].map((u) => this.field(u)));
@@ -103,7 +91,7 @@ export class RedisPresence implements PresenceTracker {
   /** On shutdown: this node's clients are no longer present anywhere. */
   async clear(): Promise<void> {
     try {
-      for (const [roomId, users] of this.local) await this.redis.hdel(roomKey(roomId), ...[...users.keys()].map((u) => this.field(u)));
+      for (const [roomId, users] of this.local.entries()) await this.redis.hdel(roomKey(roomId), ...[...users.keys()].map((u) => this.field(u)));
     } catch {
       /* the heartbeat TTL covers it */
     }

@@ -13,40 +13,62 @@ export interface PresenceTracker extends PresenceReader {
   close(roomId: string, userId: string): void;
 }
 
-/**
- * The embedded default: room → user → number of that user's connections with the room open, in
- * this process. A distributed implementation (issue 8) keeps the same counts in Redis.
- */
-export class InProcessPresence implements PresenceTracker {
+/** This process's clients: room → user → number of that user's connections with the room open. */
+export class ConnectionCounts {
   private readonly rooms = new Map<string, Map<string, number>>();
+
+  /** One more connection; true when the user was not present through this process before. */
+  increment(roomId: string, userId: string): boolean {
+    let users = this.rooms.get(roomId);
+    if (!users) this.rooms.set(roomId, (users = new Map()));
+    const n = users.get(userId) ?? 0;
+    users.set(userId, n + 1);
+    return n === 0;
+  }
+
+  /** One fewer; true when that was the user's last connection with the room open here. */
+  decrement(roomId: string, userId: string): boolean {
+    const users = this.rooms.get(roomId);
+    const n = users?.get(userId) ?? 0;
+    if (!users || n === 0) return false;
+    if (n > 1) {
+      users.set(userId, n - 1);
+      return false;
+    }
+    users.delete(userId);
+    if (users.size === 0) this.rooms.delete(roomId);
+    return true;
+  }
+
+  users(roomId: string): Set<string> {
+    return new Set(this.rooms.get(roomId)?.keys() ?? []);
+  }
+
+  /** Every room with its present users. */
+  entries(): IterableIterator<[string, Map<string, number>]> {
+    return this.rooms.entries();
+  }
+
+  clear(): void {
+    this.rooms.clear();
+  }
+}
+
+/** The embedded default: presence counted in this process. A distributed implementation (issue 8) mirrors it into Redis. */
+export class InProcessPresence implements PresenceTracker {
+  private readonly counts = new ConnectionCounts();
 
   constructor(private readonly events: EventSink) {}
 
   open(roomId: string, userId: string): void {
-    let users = this.rooms.get(roomId);
-    if (!users) {
-      users = new Map();
-      this.rooms.set(roomId, users);
-    }
-    const n = users.get(userId) ?? 0;
-    users.set(userId, n + 1);
-    if (n === 0) this.events.publish({ type: 'presence.changed', roomId, userId, present: true });
+    if (this.counts.increment(roomId, userId)) this.events.publish({ type: 'presence.changed', roomId, userId, present: true });
   }
 
   close(roomId: string, userId: string): void {
-    const users = this.rooms.get(roomId);
-    const n = users?.get(userId) ?? 0;
-    if (!users || n === 0) return;
-    if (n > 1) {
-      users.set(userId, n - 1);
-      return;
-    }
-    users.delete(userId);
-    if (users.size === 0) this.rooms.delete(roomId);
-    this.events.publish({ type: 'presence.changed', roomId, userId, present: false });
+    if (this.counts.decrement(roomId, userId)) this.events.publish({ type: 'presence.changed', roomId, userId, present: false });
   }
 
   async presentUserIds(roomId: string): Promise<ReadonlySet<string>> {
-    return new Set(this.rooms.get(roomId)?.keys() ?? []);
+    return this.counts.users(roomId);
   }
 }
