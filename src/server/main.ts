@@ -35,7 +35,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
-    onPoolError: (e) => logger.warn({ err: e }, 'database connection lost; it will be re-established on the next query'),
+    onPoolError: (e) => logger.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, 'database connection lost; it will be re-established on the next query'),
   });
   logger.info({ store: store.dialect, database: config.databaseUrl ? redactUrlPassword(config.databaseUrl) : `${config.dataDir}/carillon.db` }, 'store open');
   const distributed: Distributed | undefined = config.redisUrl ? await startDistributed(config, store, logger, systemClock) : undefined;

@@ -17,6 +17,8 @@ export interface StreamConnectOptions {
   autoPong?: boolean;
   /** Extra query string, e.g. "?access_token=…" (which must not authenticate). */
   query?: string;
+  /** Extra request headers, e.g. the Host a browser addressed when a proxy is in front of the server. */
+  headers?: Record<string, string>;
 }
 
 type StreamMessage = Message & { alert: boolean };
@@ -59,6 +61,7 @@ export class StreamClient {
   static connect(baseUrl: string, options: StreamConnectOptions = {}): Promise<StreamClient> {
     const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/stream${options.query ?? ''}`, {
       headers: {
+        ...options.headers,
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         ...(options.cookie ? { cookie: options.cookie } : {}),
       },
@@ -126,6 +129,7 @@ export class StreamClient {
 export function refusedUpgrade(baseUrl: string, options: StreamConnectOptions = {}): Promise<{ status: number; body: any }> {
   const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/v1/stream${options.query ?? ''}`, {
     headers: {
+      ...options.headers,
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...(options.cookie ? { cookie: options.cookie } : {}),
     },
