@@ -1,19 +1,10 @@
 /** Cold start: process spawn → /readyz 200, on an empty and on a 1-million-message SQLite database. */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../src/server/store/open-store.js';
-import { SERVER_CORE, fmt, repoRoot, spawnNode, stop, summarize, tempDir, waitForOk } from './lib.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { SERVER_CORE, fmt, freePort, repoRoot, spawnNode, stop, summarize, tempDir, waitForOk } from './lib.js';
 
 async function startOnce(dataDir: string): Promise<number> {
   const port = await freePort();
@@ -55,16 +46,21 @@ async function fill(dataDir: string, n: number): Promise<void> {
 
 export async function benchColdStart(messages = 1_000_000): Promise<{ emptyMs: number; fullMs: number; fillS: number }> {
   const empty = tempDir('carillon-bench-cold-');
-  const emptyRuns: number[] = [];
-  // The first start creates the database and the secret; measure the restarts too.
-  for (let i = 0; i < 3; i++) emptyRuns.push(await startOnce(empty));
   const full = tempDir('carillon-bench-full-');
-  const t = performance.now();
-  await fill(full, messages);
-  const fillS = (performance.now() - t) / 1000;
-  const fullRuns: number[] = [];
-  for (let i = 0; i < 3; i++) fullRuns.push(await startOnce(full));
-  return { emptyMs: summarize(emptyRuns).p50, fullMs: summarize(fullRuns).p50, fillS };
+  try {
+    const emptyRuns: number[] = [];
+    // The first start creates the database and the secret; measure the restarts too.
+    for (let i = 0; i < 3; i++) emptyRuns.push(await startOnce(empty));
+    const t = performance.now();
+    await fill(full, messages);
+    const fillS = (performance.now() - t) / 1000;
+    const fullRuns: number[] = [];
+    for (let i = 0; i < 3; i++) fullRuns.push(await startOnce(full));
+    return { emptyMs: summarize(emptyRuns).p50, fullMs: summarize(fullRuns).p50, fillS };
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+    rmSync(full, { recursive: true, force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,6 +1,7 @@
 /** Shared helpers for `npm run bench`: processes pinned to cores, readiness, percentiles, tables. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +18,44 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Spawns `node args…` pinned to `core` when taskset exists. */
-export function spawnNode(args: string[], options: { core?: number; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+/**
+ * Spawns `node args…` pinned to `core` when taskset exists (taskset execs node, so the child's pid
+ * is node's). `ipc` adds a message channel (the stream workers take commands over it).
+ */
+export function spawnNode(args: string[], options: { core?: number; env?: NodeJS.ProcessEnv; ipc?: boolean } = {}): ChildProcess {
   const cmd = hasTaskset && options.core !== undefined ? 'taskset' : process.execPath;
   const argv = hasTaskset && options.core !== undefined ? ['-c', String(options.core), process.execPath, ...args] : args;
-  return spawn(cmd, argv, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio: ('ignore' | 'pipe' | 'ipc')[] = options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'];
+  const child = spawn(cmd, argv, { env: { ...process.env, ...options.env }, stdio });
+  // A child's stderr is shown as it comes (a crash in a worker or the server is then visible).
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${args[0]?.split('/').pop()}] ${d}`));
+  return child;
 }
+
+/** A free TCP port on the loopback (there is a small race until the child binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resident set size of a process in KiB (VmRSS from /proc/<pid>/status); NaN where there is no /proc. */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Short runs while developing: `BENCH_QUICK=1 npm run bench`. */
+export const QUICK = process.env.BENCH_QUICK === '1';
 
 /** Reads the first JSON line a child prints (floors print {port}). */
 export function firstJsonLine<T>(child: ChildProcess): Promise<T> {
@@ -39,7 +72,8 @@ export function firstJsonLine<T>(child: ChildProcess): Promise<T> {
         }
       }
     });
-    child.on('exit', (code) => reject(new Error(`process exited with ${code} before printing JSON: ${buf}`)));
+    // 'close', not 'exit': it comes after the child's stdout has been read to its end.
+    child.on('close', (code) => reject(new Error(`process exited with ${code} before printing JSON: ${buf.slice(0, 500)}`)));
   });
 }
 
@@ -80,4 +114,29 @@ export const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(di
 export function table(rows: (string | number)[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   return rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i]!)).join('  ')).join('\n');
+}
+
+/** Starts a bare floor server (floors/*.mjs) on the server core; it prints {port}. */
+export async function startFloor(name: 'bare-http' | 'bare-ws'): Promise<{ child: ChildProcess; origin: string; pid: number }> {
+  const child = spawnNode([join(repoRoot, `bench/floors/${name}.mjs`)], { core: SERVER_CORE });
+  const { port } = await firstJsonLine<{ port: number }>(child);
+  return { child, origin: `http://127.0.0.1:${port}`, pid: child.pid! };
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. Unlike
+ * wall-clock rates it barely moves when other work shares the machine: CPU ms per request is the
+ * figure to compare across noisy runs.
+ */
+export function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
 }

@@ -344,7 +344,7 @@ export class KyselyStore implements Store {
   private async flushAppends(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.appendQueue.length > 0) {
+      if (this.appendQueue.length > 0) {
         const batch = this.appendQueue.splice(0, MAX_APPEND_BATCH);
         let outcomes: (MessageRecord | StoreGuardError)[] = [];
         try {
@@ -363,7 +363,7 @@ export class KyselyStore implements Store {
         } catch (e) {
           // The transaction failed as a whole: nothing of the batch was stored.
           for (const item of batch) item.reject(e);
-          continue;
+          return;
         }
         batch.forEach((item, i) => {
           const o = outcomes[i]!;
@@ -372,7 +372,10 @@ export class KyselyStore implements Store {
         });
       }
     } finally {
-      this.flushing = false;
+      // The next batch waits a turn of the event loop too: looping at once took only the few appends
+      // that reached the queue during this batch's microtasks, and made batches small again.
+      if (this.appendQueue.length > 0) setImmediate(() => void this.flushAppends());
+      else this.flushing = false;
     }
   }
 
