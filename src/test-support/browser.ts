@@ -3,9 +3,9 @@
  * client built once into dist/web, and a test server that can be restarted on the same port and
  * database. Missing Chromium is a loud skip, or a failure under CARILLON_REQUIRE_SERVICES=1 (CI).
  */
+import { freePort } from './net.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -83,16 +83,7 @@ export async function ensureWebBuild(): Promise<void> {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 export interface WebTestServer {
   baseUrl: string;

@@ -8,6 +8,7 @@
  * removed by Cluster.stop() — and, if the test process dies first, by an exit handler. Missing
  * PostgreSQL, redis-server or nginx is a loud skip, or a failure under CARILLON_REQUIRE_SERVICES=1.
  */
+import { freePort } from './net.js';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, chmodSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -87,16 +88,7 @@ export function requireDist(): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 /** Polls `cond` until it is true; fails naming `what` after `timeoutMs`. */
 export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, everyMs = 50): Promise<void> {
