@@ -71,6 +71,16 @@ interface PendingAppend {
   reject: (e: unknown) => void;
 }
 
+/** Commits message batches for a dialect that does it better than the portable transaction. */
+export interface MessageAppender {
+  /**
+   * Stores the batch in one transaction: per item its record, or the guard that refused it (and
+   * it wrote nothing). Rejects, with nothing stored, if the transaction failed as a whole.
+   */
+  appendBatch(items: { draft: MessageDraft; options: AppendOptions }[]): Promise<(MessageRecord | StoreGuardError)[]>;
+  close(): Promise<void>;
+}
+
 /** Upper bound of messages per group-commit transaction (bounds a transaction's time and size). */
 const MAX_APPEND_BATCH = 256;
 
@@ -81,6 +91,11 @@ export interface KyselyStoreOptions {
   translateError: (e: unknown) => unknown;
   /** Closes the driver (pool or file). */
   onClose: () => Promise<void>;
+  /**
+   * Commits message batches instead of the portable transaction below (SQLite: a worker thread,
+   * so that the fsync of each group commit does not block the event loop). Same guards, same rows.
+   */
+  appender?: MessageAppender;
 }
 
 export class KyselyStore implements Store {
@@ -88,12 +103,14 @@ export class KyselyStore implements Store {
   private readonly db: Kysely<Database>;
   private readonly translate: (e: unknown) => unknown;
   private readonly onClose: () => Promise<void>;
+  private readonly appender: MessageAppender | undefined;
 
   constructor(options: KyselyStoreOptions) {
     this.db = options.db;
     this.dialect = options.dialect;
     this.translate = options.translateError;
     this.onClose = options.onClose;
+    this.appender = options.appender;
   }
 
   /** Every public method runs through here so driver errors become store errors. */
@@ -327,12 +344,14 @@ export class KyselyStore implements Store {
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<MessageRecord> {
     return new Promise((resolve, reject) => {
       this.appendQueue.push({ draft, options, resolve, reject });
-      if (!this.flushing) {
-        // The batch starts on the next turn of the event loop, not now: better-sqlite3 commits (and
-        // fsyncs) synchronously, so appends never arrive *during* a commit; the requests that came
-        // in while the last one blocked are all read in the next I/O phase and join this batch.
-        // Starting at once made every batch a single message (one fsync per message).
-        this.flushing = true;
+      if (this.flushing) return;
+      this.flushing = true;
+      if (this.appender) {
+        // The batch goes to the worker at once; what arrives while it commits is the next batch.
+        void this.flushAppends();
+      } else {
+        // In-process commits are synchronous on SQLite (better-sqlite3): the batch starts on the
+        // next turn of the event loop, so that the requests read in this I/O phase join it.
         setImmediate(() => void this.flushAppends());
       }
     });
@@ -346,23 +365,13 @@ export class KyselyStore implements Store {
     try {
       if (this.appendQueue.length > 0) {
         const batch = this.appendQueue.splice(0, MAX_APPEND_BATCH);
-        let outcomes: (MessageRecord | StoreGuardError)[] = [];
+        let outcomes: (MessageRecord | StoreGuardError)[];
         try {
-          await this.tx(async (trx) => {
-            outcomes = [];
-            for (const item of batch) {
-              try {
-                outcomes.push(await this.appendInTx(trx, item.draft, item.options));
-              } catch (e) {
-                // A refused item (guard) wrote nothing; the rest of the batch goes on.
-                if (e instanceof StoreGuardError) outcomes.push(e);
-                else throw e;
-              }
-            }
-          });
+          outcomes = await this.appendBatch(batch);
         } catch (e) {
           // The transaction failed as a whole: nothing of the batch was stored.
-          for (const item of batch) item.reject(e);
+          const err = this.translate(e);
+          for (const item of batch) item.reject(err);
           return;
         }
         batch.forEach((item, i) => {
@@ -372,14 +381,36 @@ export class KyselyStore implements Store {
         });
       }
     } finally {
-      // The next batch waits a turn of the event loop too: looping at once took only the few appends
-      // that reached the queue during this batch's microtasks, and made batches small again.
-      if (this.appendQueue.length > 0) setImmediate(() => void this.flushAppends());
-      else this.flushing = false;
+      if (this.appendQueue.length === 0) this.flushing = false;
+      else if (this.appender) void this.flushAppends();
+      // In process, the next batch waits a turn of the event loop too: looping at once took only
+      // the few appends that reached the queue during this batch's microtasks.
+      else setImmediate(() => void this.flushAppends());
     }
   }
 
-  /** One message inside a transaction. Every guard is checked before the first write. */
+  /** One transaction for the batch; a refused item (guard) wrote nothing and the rest goes on. */
+  private async appendBatch(batch: PendingAppend[]): Promise<(MessageRecord | StoreGuardError)[]> {
+    if (this.appender) return this.appender.appendBatch(batch.map(({ draft, options }) => ({ draft, options })));
+    let outcomes: (MessageRecord | StoreGuardError)[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      outcomes = [];
+      for (const item of batch) {
+        try {
+          outcomes.push(await this.appendInTx(trx, item.draft, item.options));
+        } catch (e) {
+          if (e instanceof StoreGuardError) outcomes.push(e);
+          else throw e;
+        }
+      }
+    });
+    return outcomes;
+  }
+
+  /**
+   * One message inside a transaction. Every guard is checked before the first write.
+   * (dialects/sqlite-append-worker.ts does the same in SQL for SQLite; keep them in step.)
+   */
   private async appendInTx(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions): Promise<MessageRecord> {
     if (options.webhook) {
       const w = await trx
@@ -542,6 +573,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.appender?.close();
     await this.onClose();
   }
 }

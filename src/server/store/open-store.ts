@@ -22,8 +22,11 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     }
     return new KyselyStore({ db, dialect: 'postgres', translateError: translatePostgresError, onClose: () => db.destroy() });
   }
-  const { openSqlite, translateSqliteError } = await import('./dialects/sqlite.js');
-  const { db } = openSqlite(options.dataDir);
+  const { openSqlite, translateSqliteError, SQLITE_BUSY_TIMEOUT_MS } = await import('./dialects/sqlite.js');
+  const { SqliteWorkerAppender } = await import('./dialects/sqlite-appender.js');
+  const { db, file } = openSqlite(options.dataDir);
   await migrateToLatest(db);
-  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose: () => db.destroy() });
+  // Messages are committed by a worker thread, after the migrations made the tables it writes.
+  const appender = new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
+  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose: () => db.destroy(), appender });
 }

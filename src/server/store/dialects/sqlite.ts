@@ -7,17 +7,21 @@ import type { Database } from '../schema.js';
 import { StoreConflictError, StoreUnavailableError } from '../types.js';
 import { conflictFieldFrom } from './conflict-field.js';
 
-export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: BetterSqlite3.Database } {
+/** How long a connection waits for another one's write lock before the store answers 503. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: BetterSqlite3.Database; file: string } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const raw = new BetterSqlite3(join(dataDir, 'carillon.db'));
+  const file = join(dataDir, 'carillon.db');
+  const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before we answer 200, even across power loss (RELIABILITY D-7).
   raw.pragma('synchronous = FULL');
   raw.pragma('foreign_keys = ON');
-  // Wait for another writer (e.g. the CLI on the same DATA_DIR) before giving up with 503.
-  raw.pragma('busy_timeout = 5000');
+  // Wait for another writer (the message worker, or the CLI on the same DATA_DIR) before giving up with 503.
+  raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, raw };
+  return { db, raw, file };
 }
 
 /** Prepared statements kept per SQL text; the queries are a fixed set, so this bound is never reached in practice. */
@@ -34,7 +38,12 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     close: () => raw.close(),
-    prepare(sql: string) {
+    prepare(query: string) {
+      // Kysely begins with a deferred BEGIN, which takes the write lock only at the first write:
+      // if another connection (the message worker) committed after this transaction's first read,
+      // that write fails at once with SQLITE_BUSY_SNAPSHOT, without waiting. BEGIN IMMEDIATE takes
+      // the lock up front and waits for it (busy_timeout), so the transaction sees what it changes.
+      const sql = query === 'begin' ? 'begin immediate' : query;
       const cached = cache.get(sql);
       if (cached && !cached.busy) return cached;
       const stmt = raw.prepare(sql);

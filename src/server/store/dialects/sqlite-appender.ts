@@ -1,0 +1,115 @@
+/**
+ * Message appends for SQLite, committed by a worker thread.
+ *
+ * Every webhook 200 waits for a durable commit (WAL + synchronous=FULL, RELIABILITY D-7), and
+ * better-sqlite3 commits synchronously: on the main thread each group commit's fsync stopped the
+ * whole server, and under ingest load that was about a quarter of its time (issue 7). In the
+ * worker the fsync blocks only the worker, while the main thread goes on reading, rendering and
+ * answering requests; the appends that arrive meanwhile make up the next batch (group commit).
+ * The batch's SQL runs there too, on prepared statements, without a query builder.
+ *
+ * The worker has its own connection to the same file. The main connection takes the write lock at
+ * BEGIN (see sqlite.ts), and each side waits for the other for up to busy_timeout.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { MessageAppender } from '../kysely-store.js';
+import { type MessageRecord, StoreGuardError, StoreUnavailableError } from '../types.js';
+import type { AppendBatchItem, AppendRequest, AppendResponse, AppendWorkerData } from './sqlite-append-protocol.js';
+
+interface InFlight {
+  items: AppendBatchItem[];
+  resolve: (outcomes: (MessageRecord | StoreGuardError)[]) => void;
+  reject: (e: unknown) => void;
+}
+
+// The worker is this directory's sqlite-append-worker: compiled (.js), or from source (.ts) when this
+// module runs under tsx (the tests), whose loader Node 20 does not carry into worker threads.
+const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
+const WORKER_URL = new URL(`./sqlite-append-worker${SOURCE_EXT}`, import.meta.url);
+
+function newWorker(workerData: AppendWorkerData): Worker {
+  if (SOURCE_EXT !== '.ts') return new Worker(WORKER_URL, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+export class SqliteWorkerAppender implements MessageAppender {
+  private worker: Worker | null = null;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly data: AppendWorkerData,
+    /** The dialect's error translation (SQLITE_BUSY → StoreUnavailableError, …). */
+    private readonly translateError: (e: unknown) => unknown,
+  ) {
+    // Started now, so its module loading and connection are done before the first post.
+    this.start();
+  }
+
+  appendBatch(items: AppendBatchItem[]): Promise<(MessageRecord | StoreGuardError)[]> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('The store is closed'));
+    const worker = this.worker ?? this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(id, { items, resolve, reject });
+      // Keeps the process alive only while a batch is waiting for its commit.
+      worker.ref();
+      worker.postMessage({ id, items } satisfies AppendRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const worker = this.worker;
+    if (!worker) return;
+    // Batches already sent are committed and answered before the worker closes its connection.
+    await new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.ref();
+      worker.postMessage('close');
+    });
+  }
+
+  private start(): Worker {
+    const worker = newWorker(this.data);
+    worker.unref();
+    worker.on('message', (response: AppendResponse) => this.settle(response));
+    worker.on('error', (e) => this.fail(worker, e));
+    worker.on('exit', (code) => this.fail(worker, new Error(`the SQLite append worker exited with code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+
+  private settle(response: AppendResponse): void {
+    const pending = this.inFlight.get(response.id);
+    if (!pending) return;
+    this.inFlight.delete(response.id);
+    if (this.inFlight.size === 0) this.worker?.unref();
+    if ('error' in response) {
+      pending.reject(this.translateError(Object.assign(new Error(response.error.message), response.error.code ? { code: response.error.code } : {})));
+      return;
+    }
+    pending.resolve(
+      response.outcomes.map((o, i) => ('seq' in o ? { ...pending.items[i]!.draft, seq: o.seq } : new StoreGuardError(o.guard, o.detail))),
+    );
+  }
+
+  /**
+   * The worker died (a bug, or out of memory): whether its last transaction committed is unknown,
+   * so its batches fail as unavailable (503: the client may retry) and the next batch starts a new worker.
+   */
+  private fail(worker: Worker, cause: unknown): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    for (const [id, pending] of this.inFlight) {
+      this.inFlight.delete(id);
+      pending.reject(new StoreUnavailableError('The SQLite writer stopped; whether the message was stored is unknown', cause));
+    }
+  }
+}
