@@ -165,6 +165,30 @@ for (const backend of availableBackends()) {
         await deleteWebhook(s, admin, roomId, w.id);
       });
 
+      test('a URL that has just posted (so its webhook is cached) answers 404 at once after a regeneration or a deletion', async () => {
+        const w = await createWebhook(s, admin, roomId, 'Busy then regenerated');
+        assert.equal((await post(w.path, '{"Content": "warm"}')).status, 200);
+        const next = await regenerateWebhook(s, admin, roomId, w.id);
+        await refused(404, 'WebhookNotFound', () => post(w.path, '{"Content": "old, right after"}'));
+        assert.equal((await post(next.path, '{"Content": "new, right after"}')).status, 200);
+        await deleteWebhook(s, admin, roomId, w.id);
+        await refused(404, 'WebhookNotFound', () => post(next.path, '{"Content": "deleted, right after"}'));
+      });
+
+      test('regenerated or deleted by another node (this one still has the webhook cached): old URL 404, nothing stored; new URL posts', async () => {
+        const w = await createWebhook(s, admin, roomId, 'Changed elsewhere');
+        assert.equal((await post(w.path, '{"Content": "warm"}')).status, 200);
+        // Straight in the store, as another node would: this node's webhook service is not told.
+        const bumped = await s.backend.store.regenerateWebhook(w.id);
+        assert.equal(bumped?.generation, 2);
+        await refused(404, 'WebhookNotFound', () => post(w.path, '{"Content": "old URL"}'));
+        const listed = (await call<{ webhooks: { id: string; url: string }[] }>(s.baseUrl, 'GET', `/api/v1/rooms/${roomId}/webhooks`, { token: admin.token })).body;
+        const url = new URL(listed.webhooks.find((x) => x.id === w.id)!.url);
+        assert.equal((await post(url.pathname + url.search, '{"Content": "new URL"}')).status, 200);
+        assert.ok(await s.backend.store.deleteWebhook(w.id, clock.now()));
+        await refused(404, 'WebhookNotFound', () => post(url.pathname + url.search, '{"Content": "deleted elsewhere"}'));
+      });
+
       test('every once-valid URL of a deleted webhook answers 404', async () => {
         const w = await createWebhook(s, admin, roomId, 'Deleted');
         const regenerated = await regenerateWebhook(s, admin, roomId, w.id);
@@ -380,13 +404,15 @@ for (const backend of availableBackends()) {
       });
 
       test('storage unreachable when checking the URL → 503, not 403', async () => {
+        // A webhook that has not posted yet, so its URL is checked in the store.
+        const fresh = await createWebhook(s, admin, roomId, 'Never posted');
         const store = s.backend.store;
         const original = store.getWebhook;
         store.getWebhook = async () => {
           throw new StoreUnavailableError('connection refused');
         };
         try {
-          const res = await post(hook.path, '{"Content": "x"}');
+          const res = await post(fresh.path, '{"Content": "x"}');
           assertError(res, 503, 'ServiceUnavailable');
           assert.ok(res.headers['retry-after']);
         } finally {

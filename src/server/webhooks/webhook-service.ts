@@ -24,6 +24,14 @@ const CONTROL = /\p{Cc}/u;
 /** Webhooks whose current token is kept derived (a room has at most 10; this covers 1,000 busy rooms). */
 const TOKEN_CACHE_SIZE = 10_000;
 
+/**
+ * How long an authenticated webhook is trusted without reading it again. Safe because the store
+ * checks the webhook's generation again in the transaction that stores the message: a URL deleted or
+ * regenerated meanwhile (on another node; this node forgets at once) still stores nothing and gets
+ * its 404. Only a rename made on another node can show its old sender name for this long.
+ */
+const LIVE_WEBHOOK_TTL_MS = 2000;
+
 export const invalidWebhook = (why: string) => new AppError('InvalidWebhook', why);
 
 /** One message for "no such id" and "wrong token", so the answer reveals nothing about which ids exist. */
@@ -40,6 +48,14 @@ export class WebhookService {
     private readonly secret: Buffer,
   ) {
     if (secret.length < 16) throw new Error('the server secret is too short to derive webhook tokens');
+  }
+
+  /** Webhooks that authenticated recently, by id, with their current token (bounded like tokenCache). */
+  private readonly liveCache = new Map<string, { sender: WebhookSender; token: string; until: number }>();
+
+  /** This node changed the webhook: its next post reads it from the store again. */
+  private forget(webhookId: string): void {
+    this.liveCache.delete(webhookId);
   }
 
   /** Tokens of live webhooks at their current generation, by `id/generation` (bounded; see currentToken). */
@@ -116,6 +132,7 @@ export class WebhookService {
     } catch (e) {
       throw nameConflict(e, clean);
     }
+    this.forget(webhookId);
     if (!renamed) throw webhookNotInRoom();
     this.ctx.events.publish({ type: 'webhooks.changed', roomId });
     return this.present(renamed);
@@ -126,6 +143,7 @@ export class WebhookService {
     await requireRoomAdmin(this.ctx.store, actor, roomId, 'regenerate webhook URLs');
     await this.liveInRoom(roomId, webhookId);
     const bumped = await this.ctx.store.regenerateWebhook(webhookId);
+    this.forget(webhookId);
     if (!bumped) throw webhookNotInRoom();
     this.ctx.events.publish({ type: 'webhooks.changed', roomId });
     return this.present(bumped);
@@ -135,7 +153,9 @@ export class WebhookService {
   async delete(actor: Actor, roomId: string, webhookId: string): Promise<void> {
     await requireRoomAdmin(this.ctx.store, actor, roomId, 'delete webhooks');
     await this.liveInRoom(roomId, webhookId);
-    if (!(await this.ctx.store.deleteWebhook(webhookId, this.ctx.clock.now()))) throw webhookNotInRoom();
+    const deleted = await this.ctx.store.deleteWebhook(webhookId, this.ctx.clock.now());
+    this.forget(webhookId);
+    if (!deleted) throw webhookNotInRoom();
     this.ctx.events.publish({ type: 'webhooks.changed', roomId });
   }
 
@@ -163,10 +183,22 @@ export class WebhookService {
     if (!isTokenShaped(token)) {
       throw invalidWebhook('The token in the URL is not valid: it is the 72 letters and digits after ?token=; copy the whole URL again.');
     }
+    // Most posts come from a webhook that posted a moment ago: no store read (issue 7: the read was
+    // the costliest step left on the hot path). A token that does not match the cached webhook may be
+    // a URL regenerated on another node, so it is checked against the store below.
+    const now = this.ctx.clock.now();
+    const cached = this.liveCache.get(id);
+    if (cached && cached.until > now && tokensEqual(token, cached.token)) return cached.sender;
     const w = await this.ctx.store.getWebhook(id);
     if (!w) throw invalidWebhook(NO_MATCH);
-    if (w.deletedAt === null && tokensEqual(token, this.currentToken(id, w.generation))) {
-      return { id: w.id, roomId: w.roomId, name: w.name, generation: w.generation };
+    if (w.deletedAt === null) {
+      const current = this.currentToken(id, w.generation);
+      if (tokensEqual(token, current)) {
+        const sender: WebhookSender = { id: w.id, roomId: w.roomId, name: w.name, generation: w.generation };
+        if (this.liveCache.size >= TOKEN_CACHE_SIZE) this.liveCache.clear();
+        this.liveCache.set(id, { sender, token: current, until: now + LIVE_WEBHOOK_TTL_MS });
+        return sender;
+      }
     }
     // Earlier generations (and, once deleted, every generation) were valid once: 404, not 403.
     const newestOnceValid = w.deletedAt === null ? w.generation - 1 : w.generation;
