@@ -21,7 +21,8 @@
  *
  * Close codes: 4008 "too slow; reconnect and resume" — the client fell more than the server's
  * per-socket budget (1 MiB) behind; reconnect and resume. 1012 "server restarting; reconnect" —
- * graceful shutdown; reconnect (to another node) and resume. A socket that does not answer the
+ * graceful shutdown; reconnect (to another node) and resume. 4001 "signed out" — the session the
+ * socket was opened with ended (signed out, here or in another tab); do not reconnect: sign in again. A socket that does not answer the
  * server's WebSocket pings (every ~30 s) is dropped.
  */
 import type { Message, Room } from './api-types.js';
@@ -30,6 +31,8 @@ export const STREAM_PATH = '/api/v1/stream';
 
 /** Close code and reason for a client that fell too far behind (an application code, 4000–4999). */
 export const CLOSE_TOO_SLOW = { code: 4008, reason: 'too slow; reconnect and resume' } as const;
+/** Close code and reason when the socket's session is signed out: the client signs in again instead of reconnecting. */
+export const CLOSE_SIGNED_OUT = { code: 4001, reason: 'signed out; sign in again' } as const;
 /** Close code and reason on graceful shutdown (RFC 6455 1012 "Service Restart"; SPEC 9). */
 export const CLOSE_RESTART = { code: 1012, reason: 'server restarting; reconnect' } as const;
 

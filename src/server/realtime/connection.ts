@@ -121,6 +121,8 @@ export class Connection {
     readonly ws: WebSocket,
     readonly user: UserRecord,
     private readonly host: ConnectionHost,
+    /** The session (its stored hash) the socket was opened with; signing it out closes the socket. */
+    readonly sessionId: string,
   ) {
     this.socketClosed = new Promise<void>((resolve) =>
       ws.once('close', () => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CLOSE_RESTART, CLOSE_TOO_SLOW, type ReadyFrame, type ResumedFrame } from '../../shared/stream-protocol.js';
+import { CLOSE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, type ReadyFrame, type ResumedFrame } from '../../shared/stream-protocol.js';
 import { availableBackends } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { StreamClient, refusedUpgrade } from '../../test-support/stream-client.js';
@@ -339,6 +339,33 @@ for (const backend of availableBackends()) {
       assert.ok(bobC.frames.slice(removedAt + 1).every((f) => !JSON.stringify(f).includes(roomId) || f.type === 'error'));
       assert.equal(bobC.frames.at(-2)!.type, 'error');
       assert.equal((await roster(s, alice!, roomId)).has(bob!.id), false);
+    });
+
+    test('signing out closes the streams of that session with 4001 at once; other sessions of the user stay live', async () => {
+      const [alice] = await users('alice');
+      const roomId = await createRoom(s.baseUrl, alice!, 'sign-out');
+      // A second session of the same user (another device), by cookie as the web client has it.
+      const cookie = await sessionCookie(s, alice!);
+      const byToken = track(await live(s, alice!));
+      const byToken2 = track(await live(s, alice!));
+      const byCookie = track(await StreamClient.ready(s.baseUrl, { cookie, origin: s.baseUrl }));
+      byCookie.send({ type: 'resume', rooms: {} });
+      await byCookie.barrier();
+
+      const out = await call(s.baseUrl, 'POST', '/api/v1/auth/logout', { token: alice!.token });
+      assert.equal(out.status, 204);
+      for (const c of [byToken, byToken2]) assert.deepEqual(await c.closed, { code: CLOSE_SIGNED_OUT.code, reason: CLOSE_SIGNED_OUT.reason });
+      // The signed-out token cannot open a new stream either.
+      assert.equal((await refusedUpgrade(s.baseUrl, { token: alice!.token })).status, 401);
+      // The cookie session is another session: still live.
+      const res = await fetch(`${s.baseUrl}/api/v1/rooms/${roomId}/messages`, {
+        method: 'POST',
+        headers: { cookie, origin: s.baseUrl, 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'still here' }),
+      });
+      assert.equal(res.status, 201);
+      await byCookie.waitForSeq(roomId, 1);
+      assert.deepEqual(byCookie.seqs(roomId), [1]);
     });
 
     test("an outsider's socket receives nothing of the room", async () => {

@@ -15,11 +15,11 @@ import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { type ErrorCode, ERROR_STATUS } from '../../shared/error-codes.js';
-import { CLOSE_RESTART, STREAM_PATH } from '../../shared/stream-protocol.js';
+import { CLOSE_RESTART, CLOSE_SIGNED_OUT, STREAM_PATH } from '../../shared/stream-protocol.js';
 import type { Config } from '../config.js';
 import { isAppError } from '../errors.js';
 import { type CredentialSource, isSameOrigin, requestToken } from '../http/auth.js';
-import type { AuthService } from '../services/auth-service.js';
+import { type AuthService, hashSessionToken } from '../services/auth-service.js';
 import type { DomainEvent } from '../services/context.js';
 import { type Store, StoreUnavailableError, type UserRecord } from '../store/types.js';
 import type { Bus } from './bus.js';
@@ -141,6 +141,7 @@ export class StreamGateway implements ConnectionHost {
       cookies: typeof req.headers.cookie === 'string' ? this.options.parseCookie(req.headers.cookie) : {},
     };
     let user: UserRecord | null;
+    let sessionId = '';
     try {
       // The URL is never looked at for credentials: tokens in URLs end up in logs.
       const credential = requestToken(source);
@@ -156,6 +157,7 @@ export class StreamGateway implements ConnectionHost {
         return;
       }
       user = await this.options.auth.authenticate(credential.token);
+      sessionId = hashSessionToken(credential.token);
     } catch (err) {
       if (isAppError(err)) {
         refuse(socket, err.code, err.message);
@@ -177,7 +179,7 @@ export class StreamGateway implements ConnectionHost {
       return;
     }
     const signedIn = user;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, signedIn, this)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, signedIn, this, sessionId)));
   }
 
   private add(conn: Connection): void {
@@ -266,6 +268,12 @@ export class StreamGateway implements ConnectionHost {
         return;
       case 'webhooks.changed':
         this.rosterChanged(event.roomId);
+        return;
+      case 'session.ended':
+        // Rare (a sign-out), so a scan of this node's sockets rather than one more index to keep.
+        for (const conn of [...this.connections]) {
+          if (conn.sessionId === event.sessionId) conn.shutdown(CLOSE_SIGNED_OUT.code, CLOSE_SIGNED_OUT.reason);
+        }
         return;
     }
   }

@@ -62,7 +62,10 @@ export class AuthService {
   }
 
   async logout(token: string): Promise<void> {
-    await this.ctx.store.deleteSession(hashSessionToken(token));
+    const sessionId = hashSessionToken(token);
+    await this.ctx.store.deleteSession(sessionId);
+    // Open streams of this session stop too, on every node: signing out ends live delivery at once.
+    this.ctx.events.publish({ type: 'session.ended', sessionId });
   }
 }
 

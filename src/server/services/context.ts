@@ -32,6 +32,8 @@ export type DomainEvent =
   | { type: 'member.removed'; roomId: string; userId: string }
   | { type: 'member.role'; roomId: string; userId: string }
   | { type: 'webhooks.changed'; roomId: string }
+  /** A session was signed out: streams opened with it close (its id is the stored hash, never the token). */
+  | { type: 'session.ended'; sessionId: string }
   /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
   | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 

@@ -5,6 +5,7 @@
  * The frames are those of src/shared/stream-protocol.ts.
  */
 import type { ClientFrame, ServerFrame } from '../../shared/stream-protocol';
+import { CLOSE_SIGNED_OUT } from '../../shared/stream-protocol';
 import { reconnectDelay } from './backoff';
 
 export type { ClientFrame, ServerFrame };
@@ -103,11 +104,13 @@ export class StreamConnection {
       }
       this.handlers.frame(frame);
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = null;
       window.clearInterval(this.pingTimer);
       if (this.stopped) return;
+      // Signed out (in another tab, or on another device with the same session): check at once.
+      if (ev.code === CLOSE_SIGNED_OUT.code) this.handlers.repeatedFailure();
       if (!opened && ++this.failuresBeforeOpen >= 2) this.handlers.repeatedFailure();
       const delay = reconnectDelay(this.attempt++);
       this.handlers.status('offline', delay);
