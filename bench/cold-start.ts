@@ -6,10 +6,13 @@ import BetterSqlite3 from 'better-sqlite3';
 import { openStore } from '../src/server/store/open-store.js';
 import { SERVER_CORE, fmt, freePort, repoRoot, spawnNode, stop, summarize, tempDir, waitForOk } from './lib.js';
 
+/** The CLI to start; BENCH_ENTRY=path/to/other/cli/main.js compares another build (before/after a change). */
+const ENTRY = process.env.BENCH_ENTRY ?? join(repoRoot, 'dist/cli/main.js');
+
 async function startOnce(dataDir: string): Promise<number> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawnNode([join(repoRoot, 'dist/cli/main.js'), 'serve'], {
+  const child = spawnNode([ENTRY, 'serve'], {
     core: SERVER_CORE,
     env: { DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
   });

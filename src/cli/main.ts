@@ -7,7 +7,6 @@ import { parseArgs } from 'node:util';
 import { ConfigError, type Config, loadConfig, optionsHelp } from '../server/config.js';
 import { AppError } from '../server/errors.js';
 import { SERVER_ACTOR } from '../server/services/access.js';
-import { serve } from '../server/main.js';
 import { cliExtensions } from './extensions.js';
 import { type CliIo, UsageError, resolveRoom, withServices } from './common.js';
 
@@ -118,6 +117,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo):
         return 0;
       }
       if (second !== undefined) throw new UsageError(`unknown option ${second}; see carillon serve --help`);
+      // Loaded only to serve: the admin commands and --help do without the HTTP server's modules.
+      const { serve } = await import('../server/main.js');
       await serve(config);
       return -1; // keeps running
     }

@@ -3,8 +3,7 @@
  * the CLI can build it. Dependencies (store, clock, presence, events, logger) come in from outside.
  */
 import { randomUUID } from 'node:crypto';
-import fastifyCookie from '@fastify/cookie';
-import fastifySwagger from '@fastify/swagger';
+import { fastifyCookie } from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,9 +13,11 @@ import { handleClientError } from './http/client-error.js';
 import { errorBody, handleError } from './http/error-handler.js';
 import { installExpectContinue } from './http/expect-continue.js';
 import { type Metrics, installMetrics } from './http/metrics.js';
+import { recordOpenApiRoutes } from './http/openapi.js';
 import { redactUrl } from './http/redact.js';
 import { ErrorBody } from './http/schemas.js';
-import { validatorCompiler } from './http/validation.js';
+import { buildSerializerOnFirstUse } from './http/serialization.js';
+import { buildValidator } from './http/validation.js';
 import { registerWebClient } from './http/web-client.js';
 import { authRoutes } from './routes/auth.js';
 import { type Services, makeRouteContext } from './routes/context.js';
@@ -119,7 +120,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // a 10 s header timeout could take 40 s); check every second.
     http: { ...HTTP_TIMEOUTS },
     bodyLimit: API_BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Our validator compiler (http/validation.ts) and Fastify's serializer compiler, both compiling a
+    // route's schemas on first use (issue 7, cold start). Given here, not with setValidatorCompiler,
+    // Fastify does not load its default Ajv compiler either.
+    schemaController: { compilersFactory: { buildValidator, buildSerializer: buildSerializerOnFirstUse } },
     // Requests the HTTP parser refuses still get a JSON {Code, Message} body (webhook clients parse every body).
     clientErrorHandler(this: FastifyInstance, err, socket) {
       handleClientError(err, socket, this.log);
@@ -147,7 +151,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     auth: services.auth,
     logger: app.log,
     isDraining: () => state.draining,
-    parseCookie: (header) => app.parseCookie(header),
+    parseCookie: (header) => fastifyCookie.parse(header),
     registry: metrics.registry,
     ...deps.stream,
   });
@@ -158,7 +162,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   app.decorate('carillon', { services, metrics, state, context, stream });
 
-  app.setValidatorCompiler(validatorCompiler);
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   // The web client (SPEC 7): static files at /, and index.html for page URLs no route matched.
   const web = await registerWebClient(app);
@@ -168,24 +171,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   // While draining after SIGTERM, new requests get a JSON 503 so clients retry elsewhere (SPEC 9).
-  app.addHook('onRequest', async (req) => {
+  // (Hooks on every request take Fastify's callback form when they wait for nothing: no promise each.)
+  app.addHook('onRequest', (req, _reply, done) => {
     if (state.draining && req.url !== '/healthz') {
-      throw new AppError('ServiceUnavailable', 'This server is shutting down; retry in a moment.', { 'retry-after': '1', connection: 'close' });
+      return done(new AppError('ServiceUnavailable', 'This server is shutting down; retry in a moment.', { 'retry-after': '1', connection: 'close' }));
     }
+    done();
   });
 
   // Security headers on everything (RELIABILITY S10): webhook URLs carry secrets, so never leak a referrer.
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
-  await app.register(fastifyCookie);
   app.addSchema(ErrorBody);
-  await app.register(fastifySwagger, {
+  // The OpenAPI document of every route added from here on, built by @fastify/swagger on its first request.
+  const openApi = recordOpenApiRoutes(app, {
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -204,11 +209,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     async (api) => {
       // Only JSON bodies: a cross-site form can send text/plain without a preflight, never application/json.
       api.removeContentTypeParser('text/plain');
+      // Cookies (the web client's session) matter to the API only: webhook URLs and static files
+      // never run the cookie plugin's hooks.
+      await api.register(fastifyCookie);
       await api.register(authRoutes(rc));
       await api.register(userRoutes(rc));
       await api.register(roomRoutes(rc));
       await api.register(webhookRoutes(rc));
-      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
     },
     { prefix: '/api/v1' },
   );
@@ -221,6 +229,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       rateLimiter: deps.rateLimiter ?? new MemoryRateLimiter({ clock, ratePerSecond: config.webhookRatePerSecond, burst: config.webhookBurst }),
       metrics,
       ratePerSecond: config.webhookRatePerSecond,
+      clock,
     }),
   );
 

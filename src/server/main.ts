@@ -6,8 +6,8 @@ import type { Server as HttpsServer } from 'node:https';
 import { type Logger, pino } from 'pino';
 import { buildApp, requestSerializers } from './app.js';
 import { type Config, redactUrlPassword } from './config.js';
-import { type Distributed, startDistributed } from './distributed/setup.js';
-import { type HttpsListener, startHttpsServer } from './https-server.js';
+import type { Distributed } from './distributed/setup.js';
+import type { HttpsListener } from './https-server.js';
 import { loadSecret } from './secret.js';
 import { systemClock } from './services/context.js';
 import { openStore } from './store/open-store.js';
@@ -32,13 +32,21 @@ export async function startServer(config: Config, options: StartServerOptions = 
   if (config.databaseUrl && secret.source !== 'env' && secret.source !== 'file') {
     logger.warn('DATABASE_URL is set but SECRET/SECRET_FILE is not: every node must share one secret, or webhook URLs will differ between nodes');
   }
+  // Resolved once the server listens; the SQLite message writer thread starts then (open-store.ts).
+  let listening!: () => void;
+  const startWriterAfter = new Promise<void>((resolve) => (listening = resolve));
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    startWriterAfter,
     onPoolError: (e) => logger.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, 'database connection lost; it will be re-established on the next query'),
   });
   logger.info({ store: store.dialect, database: config.databaseUrl ? redactUrlPassword(config.databaseUrl) : `${config.dataDir}/carillon.db` }, 'store open');
-  const distributed: Distributed | undefined = config.redisUrl ? await startDistributed(config, store, logger, systemClock) : undefined;
+  // The distributed mode (and ioredis under it) is loaded only when REDIS_URL asks for it: the
+  // embedded default never pays for it at start-up (issue 7, cold start).
+  const distributed: Distributed | undefined = config.redisUrl
+    ? await (await import('./distributed/setup.js')).startDistributed(config, store, logger, systemClock)
+    : undefined;
   const app = await buildApp(config, {
     store,
     logger,
@@ -47,11 +55,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
   });
   distributed?.attach(app);
   const address = await app.listen({ port: config.port, host: config.host });
+  listening();
   const port = app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port;
   logger.info({ address, publicUrl: config.publicUrl }, 'Carillon is listening');
   const servers: (HttpServer | HttpsServer)[] = [app.server];
   let https: HttpsListener | undefined;
   if (config.tlsCertFile && config.tlsKeyFile) {
+    const { startHttpsServer } = await import('./https-server.js');
     https = await startHttpsServer(app, config);
     servers.push(https.server);
     // The stream (SPEC 5) on the HTTPS port too; attach() ignores a server it already serves.

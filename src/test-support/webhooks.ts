@@ -71,7 +71,8 @@ export interface RawRequest {
 }
 
 /** One request with node:http, which (unlike fetch) sends the path, the headers and their case as given. */
-export function rawRequest(port: number, req: RawRequest, options: { https?: boolean; agent?: http.Agent } = {}): Promise<RawResponse> {
+/** `localAddress`: the client's address (any 127.x.y.z works on Linux), to test per-address limits. */
+export function rawRequest(port: number, req: RawRequest, options: { https?: boolean; agent?: http.Agent; localAddress?: string } = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
     const pairs: [string, string][] = Array.isArray(req.headers) ? req.headers : Object.entries(req.headers ?? {});
@@ -86,6 +87,7 @@ export function rawRequest(port: number, req: RawRequest, options: { https?: boo
       path: req.path,
       headers: pairs.flat(),
       agent: options.agent ?? false,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     r.on('response', (res) => {
       const chunks: Buffer[] = [];

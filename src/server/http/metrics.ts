@@ -29,11 +29,24 @@ export function installMetrics(app: FastifyInstance): Metrics {
     labelNames: ['code'] as const,
     registers: [registry],
   });
-  app.addHook('onResponse', async (req, reply) => {
+  // The labelled series, looked up once per method, route and status rather than hashed per request
+  // (the label values are bounded: route patterns, never raw URLs).
+  const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  app.addHook('onResponse', (req, reply, done) => {
     // The route pattern, never the raw URL: bounded label values and no token in metrics.
     const route = req.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
-    duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    const status = String(reply.statusCode);
+    const key = `${req.method} ${status} ${route}`;
+    let s = series.get(key);
+    if (!s) {
+      const counter = requests.labels(req.method, route, status);
+      const histogram = duration.labels(req.method, route);
+      s = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      series.set(key, s);
+    }
+    s.count();
+    s.observe(reply.elapsedTime / 1000);
+    done();
   });
   return { registry, webhookPosts };
 }

@@ -3,14 +3,18 @@
  * query strings and path parameters are coerced (`?limit=5`). Errors become one sentence that
  * names the field and says what to fix.
  */
-import AjvModule, { type ErrorObject } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 
-const Ajv = AjvModule.default ?? AjvModule;
-const addFormats = addFormatsModule.default ?? addFormatsModule;
+// Ajv is loaded with the first validator compiled (the first request with a body or parameters), not at start-up.
+const load = createRequire(import.meta.url);
 
-function makeAjv(coerce: boolean) {
+function makeAjv(coerce: boolean): AjvClass {
+  const ajvModule = load('ajv') as typeof import('ajv');
+  const addFormatsModule = load('ajv-formats') as typeof import('ajv-formats');
+  const Ajv = ajvModule.default ?? ajvModule;
+  const addFormats = addFormatsModule.default ?? addFormatsModule;
   const ajv = new Ajv({
     allErrors: false,
     coerceTypes: coerce,
@@ -23,11 +27,42 @@ function makeAjv(coerce: boolean) {
   return ajv;
 }
 
-const bodyAjv = makeAjv(false);
-const queryAjv = makeAjv(true);
+let bodyAjv: AjvClass | undefined;
+let queryAjv: AjvClass | undefined;
+
+/**
+ * A validator compiled on its first call, not when the route is added: loading Ajv and compiling
+ * every route's schemas (and, before the first, Ajv's meta-schema, once per instance) was about a
+ * tenth of the cold start (issue 7). The first request of each route pays for its own schema instead.
+ */
+function compileOnFirstUse(compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  const validate = function (this: unknown, ...args: Parameters<ValidateFunction>) {
+    const real = (compiled ??= compile());
+    try {
+      return real.apply(this, args);
+    } finally {
+      validate.errors = real.errors;
+    }
+  } as ValidateFunction;
+  // Fastify passes the request as parent data (so Ajv may replace a coerced root value) when this is set.
+  Object.defineProperty(validate, 'schemaEnv', { get: () => (compiled ??= compile()).schemaEnv });
+  return validate;
+}
 
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  compileOnFirstUse(() =>
+    httpPart === 'body' ? (bodyAjv ??= makeAjv(false)).compile(schema as object) : (queryAjv ??= makeAjv(true)).compile(schema as object),
+  ) as ReturnType<FastifySchemaCompiler<unknown>>;
+
+export type ValidatorFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] & {};
+
+/**
+ * For Fastify's `schemaController.compilersFactory.buildValidator` option: every route gets
+ * `validatorCompiler`, as with `setValidatorCompiler`. (The option's type is @fastify/ajv-compiler's
+ * own factory; Fastify calls the compiler it returns as a FastifySchemaCompiler, as here.)
+ */
+export const buildValidator = (() => validatorCompiler) as unknown as ValidatorFactory;
 
 function fieldName(e: ErrorObject, part: string): string {
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');

@@ -1,12 +1,19 @@
 /** Chooses and opens the store from the configuration: PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR. */
-import { KyselyStore } from './kysely-store.js';
+import { KyselyStore, type MessageAppender } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
-import type { Store } from './types.js';
+import { type Store, StoreUnavailableError } from './types.js';
 
 export interface OpenStoreOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   onPoolError?: (e: Error) => void;
+  /**
+   * SQLite: start the message writer thread when this settles rather than at once (an append that
+   * comes first starts it then). The server passes "listening", so that the thread's start-up (an
+   * isolate of its own, better-sqlite3, its connection) does not take CPU from the server's own
+   * (issue 7, cold start; the benchmark runs the server on one core).
+   */
+  startWriterAfter?: Promise<unknown>;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
@@ -27,6 +34,27 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const { db, file } = openSqlite(options.dataDir);
   await migrateToLatest(db);
   // Messages are committed by a worker thread, after the migrations made the tables it writes.
-  const appender = new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
+  const newAppender = () => new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
+  const appender = options.startWriterAfter ? startedLater(newAppender, options.startWriterAfter) : newAppender();
   return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose: () => db.destroy(), appender });
+}
+
+/** The appender `create` makes when `after` settles, or at the first append if that comes first. */
+function startedLater(create: () => MessageAppender, after: Promise<unknown>): MessageAppender {
+  let appender: MessageAppender | undefined;
+  let closed = false;
+  const settled = () => {
+    if (!closed) appender ??= create();
+  };
+  after.then(settled, settled);
+  return {
+    appendBatch(items) {
+      if (closed && !appender) return Promise.reject(new StoreUnavailableError('The store is closed'));
+      return (appender ??= create()).appendBatch(items);
+    },
+    async close() {
+      closed = true;
+      await appender?.close();
+    },
+  };
 }

@@ -225,6 +225,59 @@ for (const backend of availableBackends()) {
       });
     });
 
+    describe('429 Throttled after repeated failed authentication (RELIABILITY D-5, S4)', () => {
+      const wrong = (id: string) => `/incomingwebhooks/${id}?token=${'W'.repeat(72)}`;
+      const from = (address: string, path: string, headers: Record<string, string> = {}) =>
+        rawRequest(port, { path, body: '{"Content": "guess"}', headers }, { localAddress: address });
+      const securityEvents = () => s.logs.join('').split('\n').filter((l) => l.includes('"securityEvent":"webhook_auth_failures"'));
+
+      test('one address: 30 wrong URLs get 403, then 429 with Retry-After; X-Forwarded-For does not reset it; its valid URL still posts', async () => {
+        const target = await createWebhook(s, admin, roomId, 'Attacked from one address');
+        const eventsBefore = securityEvents().length;
+        for (let i = 0; i < 30; i++) await refused(403, 'InvalidWebhook', () => from('127.0.0.2', wrong(randomUUID())));
+        const res = await refused(429, 'Throttled', () => from('127.0.0.2', wrong(randomUUID())));
+        assert.ok(Number(res.headers['retry-after']) >= 1);
+        assert.match(res.json.Message, /wrong or expired webhook URL from this address.*InvalidWebhook/);
+        // Rotating a forwarded address changes nothing: the socket's address is the one counted.
+        for (const xff of ['10.0.0.1', '203.0.113.7']) await refused(429, 'Throttled', () => from('127.0.0.2', wrong(randomUUID()), { 'X-Forwarded-For': xff }));
+        // A valid URL is never counted nor refused by this limiter, from the same address too.
+        clock.advance(1000);
+        assert.equal((await from('127.0.0.2', target.path)).status, 200);
+        // Other addresses are not affected.
+        await refused(403, 'InvalidWebhook', () => from('127.0.0.3', wrong(randomUUID())));
+        // One security event for the address, without any token, however many refusals followed.
+        const events = securityEvents().slice(eventsBefore);
+        assert.equal(events.length, 1, events.join('\n'));
+        assert.match(events[0]!, /"scope":"address"/);
+        assert.match(events[0]!, /"address":"127\.0\.0\.2"/);
+        assert.ok(!events[0]!.includes('W'.repeat(72)) && !events[0]!.includes(target.token));
+        // The budget refills: a minute later the address gets its 403 again.
+        clock.advance(60_000);
+        await refused(403, 'InvalidWebhook', () => from('127.0.0.2', wrong(randomUUID())));
+      });
+
+      test('one webhook id from many addresses: 429 once its budget is spent, while its real URL keeps posting', async () => {
+        const target = await createWebhook(s, admin, roomId, 'Attacked from many addresses');
+        for (let i = 0; i < 30; i++) {
+          await refused(403, 'InvalidWebhook', () => from(`127.0.1.${i + 1}`, wrong(target.id)));
+          // (The clock stands still, so the budget does not refill; the webhook's first post needs no wait.)
+          if (i === 15) assert.equal((await from('127.0.0.1', target.path)).status, 200, 'the legitimate sender posts meanwhile');
+        }
+        const res = await refused(429, 'Throttled', () => from('127.0.2.1', wrong(target.id)));
+        assert.match(res.json.Message, /for this webhook/);
+        clock.advance(1000);
+        assert.equal((await from('127.0.2.1', target.path)).status, 200, 'the real URL still posts, even from that address');
+        assert.ok(securityEvents().some((l) => l.includes('"scope":"webhook"') && l.includes(target.id)));
+      });
+
+      test('an expired URL keeps its 404 and message while under the budget', async () => {
+        const w = await createWebhook(s, admin, roomId, 'Expired');
+        await deleteWebhook(s, admin, roomId, w.id);
+        const res = await refused(404, 'WebhookNotFound', () => from('127.0.3.1', w.path));
+        assert.match(res.json.Message, /deleted or its URL was regenerated/);
+      });
+    });
+
     describe('429 Throttled: 1 request per second per webhook', () => {
       test('a second post in the same second is throttled with Retry-After: 1; a second later it posts', async () => {
         assert.equal((await post(hook.path, '{"Content": "first"}')).status, 200);
