@@ -10,7 +10,8 @@
  * https://docs.aws.amazon.com/chime/latest/ug/webhooks.html
  *
  * The checks run in the SPEC 2.3 order, each before any work the next one needs:
- *   onRequest    URL → 403 InvalidWebhook / 404 WebhookNotFound (before the body is read)
+ *   onRequest    URL → 403 InvalidWebhook / 404 WebhookNotFound (before the body is read), or 429 once
+ *                an address or webhook id is past its budget of such failures (failed-auth.ts)
  *                rate → 429 Throttled + Retry-After (only authenticated requests spend tokens)
  *   preParsing   size → 413 by Content-Length at once, without reading the body
  *   body parser  size → 413 when a chunked body passes 64 KiB while streaming (then the connection closes)
@@ -18,16 +19,19 @@
  *                content rules → 400; @All/@Present in a room of more than 50 → 400 TooManyMembers;
  *                store → 200 {MessageId, RoomId} only after the commit, or 503 + Retry-After.
  */
-import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import type { ErrorCode } from '../../shared/error-codes.js';
 import { LIMITS } from '../../shared/limits.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { toAppError } from '../http/error-handler.js';
 import type { Metrics } from '../http/metrics.js';
 import { checkContentSize } from '../services/content.js';
+import type { Clock } from '../services/context.js';
 import type { MessageService, WebhookSender } from '../services/message-service.js';
+import { FailedAuthGuard } from './failed-auth.js';
 import { parseWebhookBody } from './payload.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { isWebhookId } from './tokens.js';
 import { type WebhookService, invalidWebhook } from './webhook-service.js';
 
 export interface WebhookEndpointOptions {
@@ -37,6 +41,7 @@ export interface WebhookEndpointOptions {
   metrics: Metrics;
   /** WEBHOOK_RATE_PER_SECOND, for the 429 Message. */
   ratePerSecond: number;
+  clock: Clock;
 }
 
 const BODY_LIMIT = LIMITS.webhookBodyMaxBytes;
@@ -110,7 +115,7 @@ export function undecodableWebhookUrlError(method: string, url: string): AppErro
 const ErrorRef = { $ref: 'Error#' };
 
 export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginAsync => async (app: FastifyInstance) => {
-  const { webhooks, messages, rateLimiter, metrics, ratePerSecond } = options;
+  const { webhooks, messages, rateLimiter, metrics, ratePerSecond, clock } = options;
   const rate = ratePerSecond === 1 ? '1 request per second' : `${ratePerSecond} requests per second`;
 
   // The body is JSON whatever the Content-Type says (SPEC 2.2): real clients send application/json,
@@ -121,13 +126,29 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
 
   app.setErrorHandler((err, req, reply) => handleWebhookError(err, req, reply));
 
-  app.addHook('onResponse', async (req, reply) => {
+  // Hooks that do not wait for anything take Fastify's callback form: no promise per request.
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.webhookPosts.inc({ code: outcomes.get(req) ?? (reply.statusCode === 200 ? 'OK' : String(reply.statusCode)) });
+    done();
   });
+
+  // Wrong and expired URLs: past a budget per address and per webhook id, 429 and a security event.
+  const failedAuth = new FailedAuthGuard(clock, (event) =>
+    app.log.warn({ securityEvent: 'webhook_auth_failures', ...event }, `repeated failed webhook authentication ${event.scope === 'address' ? 'from one address' : 'for one webhook'}: answering 429`),
+  );
 
   // 1. URL, then 2. rate: in onRequest, before a byte of the body is read.
   const authenticate = async (req: FastifyRequest) => {
-    const sender = await webhooks.authenticate(idOf(req), tokenOf(req));
+    let sender: WebhookSender;
+    try {
+      sender = await webhooks.authenticate(idOf(req), tokenOf(req));
+    } catch (e) {
+      if (isAppError(e) && (e.code === 'InvalidWebhook' || e.code === 'WebhookNotFound')) {
+        const id = idOf(req);
+        throw await failedAuth.refuse(req.socket.remoteAddress ?? 'unknown', isWebhookId(id) ? id : null, e);
+      }
+      throw e;
+    }
     let decision;
     try {
       decision = await rateLimiter.take(sender.id);
@@ -147,18 +168,19 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
   };
 
   // 3. size by Content-Length, and an encoding we cannot read: answered without reading the body.
-  const checkBeforeBody = async (req: FastifyRequest) => {
+  const checkBeforeBody = (req: FastifyRequest, _reply: FastifyReply, payload: RequestPayload, done: (err: Error | null, payload?: RequestPayload) => void) => {
     const length = req.headers['content-length'];
-    if (length !== undefined && Number(length) > BODY_LIMIT) throw tooLarge(`The request body is ${length} bytes`);
+    if (length !== undefined && Number(length) > BODY_LIMIT) return done(tooLarge(`The request body is ${length} bytes`));
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       // Pinned: no real Chime client compresses; inflating would let a small body expand past every limit.
-      throw new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { connection: 'close' });
+      return done(new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { connection: 'close' }));
     }
     // The Content-Type is ignored on purpose (SPEC 2.2). Dropping it sends every body, even one with
     // a malformed type such as "application/json wrongtext", to the one catch-all parser, instead
     // of Fastify's 415 for media types it cannot parse.
     delete req.headers['content-type'];
+    done(null, payload);
   };
 
   // 4.–7. payload, content size, content rules, mentions, store.
@@ -183,7 +205,8 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
       description:
         'The URL a room administrator copies. The body is read as UTF-8 JSON whatever the Content-Type; chunked bodies work; ' +
         'unknown keys are ignored. Every answer is application/json: 200 {MessageId, RoomId} after the message is stored, ' +
-        'or {Code, Message}. Checks run in this order: URL (403, 404) → rate (429) → size (413) → payload (400) → mentions (400) → store (503).',
+        'or {Code, Message}. Checks run in this order: URL (403, 404; 429 once a client address or webhook id has had too many of those) → ' +
+        'rate (429) → size (413) → payload (400) → mentions (400) → store (503).',
       security: [],
       params: { type: 'object', properties: { webhookId: { type: 'string', format: 'uuid', description: 'lower-case UUID v4' } }, required: ['webhookId'] },
       querystring: {
