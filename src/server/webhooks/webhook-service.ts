@@ -25,12 +25,13 @@ const CONTROL = /\p{Cc}/u;
 const TOKEN_CACHE_SIZE = 10_000;
 
 /**
- * How long an authenticated webhook is trusted without reading it again. Safe because the store
- * checks the webhook's generation again in the transaction that stores the message: a URL deleted or
- * regenerated meanwhile (on another node; this node forgets at once) still stores nothing and gets
- * its 404. Only a rename made on another node can show its old sender name for this long.
+ * How long an authenticated webhook is trusted without reading it again (RELIABILITY D-9: cache
+ * staleness ≤ 1 s, fail closed). Safe because the store checks the webhook's generation again in
+ * the transaction that stores the message: a URL deleted or regenerated meanwhile (on another node;
+ * this node forgets at once) still stores nothing and gets its 404. Only a rename made on another
+ * node can show its old sender name for this long.
  */
-const LIVE_WEBHOOK_TTL_MS = 2000;
+export const LIVE_WEBHOOK_TTL_MS = 1000;
 
 export const invalidWebhook = (why: string) => new AppError('InvalidWebhook', why);
 
