@@ -1,7 +1,7 @@
 /** Render cost per message: typical plain and /md, and every render-cost.jsonl vector. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderMessage } from '../src/server/render/index.js';
+import { renderMessage, warmUpRenderer } from '../src/server/render/index.js';
 import { fmt, repoRoot, summarize, table } from './lib.js';
 
 const members = Array.from({ length: 50 }, (_, i) => ({ userId: `u${i}`, alias: `user${i}`, email: `user${i}@example.com`, displayName: `User ${i}` }));
@@ -23,6 +23,8 @@ export function benchRender(): { rows: (string | number)[][]; worstP99: number; 
     ['/md: report with table', '/md **Deploy report** for @Present\n\n| service | status |\n|---|---|\n| api | **ok** |\n| web | ok |\n\n[build 1234](https://ci.example.com/builds/1234) :tada:'],
     ['/code: stack trace', `/code ${'at Object.<anonymous> (/srv/app/index.js:10:15)\n'.repeat(20)}`],
   ];
+  // As the server does right after it starts listening (main.ts).
+  warmUpRenderer();
   const rows: (string | number)[][] = [['message', 'p50 ms', 'p99 ms', 'max ms']];
   let typicalP99 = 0;
   for (const [name, content] of typical) {

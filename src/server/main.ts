@@ -8,6 +8,7 @@ import { buildApp, requestSerializers } from './app.js';
 import { type Config, redactUrlPassword } from './config.js';
 import type { Distributed } from './distributed/setup.js';
 import type { HttpsListener } from './https-server.js';
+import { warmUpRenderer } from './render/index.js';
 import { loadSecret } from './secret.js';
 import { systemClock } from './services/context.js';
 import { openStore } from './store/open-store.js';
@@ -56,6 +57,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
   distributed?.attach(app);
   const address = await app.listen({ port: config.port, host: config.host });
   listening();
+  // A moment after start-up, off its critical path (readiness probes are answered first): compile the
+  // renderer's patterns (≈75 ms) before the first post needs them.
+  setTimeout(warmUpRenderer, 100).unref();
   const port = app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port;
   logger.info({ address, publicUrl: config.publicUrl }, 'Carillon is listening');
   const servers: (HttpServer | HttpsServer)[] = [app.server];

@@ -1,5 +1,5 @@
 /** Request and response schemas (TypeBox → JSON Schema): validation and the OpenAPI document. */
-import { type TSchema, Type } from '@sinclair/typebox';
+import { type TSchema, Type } from './typebox.js';
 import { ALIAS_PATTERN, LIMITS } from '../../shared/limits.js';
 
 export const ErrorBody = Type.Object(

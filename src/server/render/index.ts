@@ -1,3 +1,3 @@
 export type { Mentions, RenderMember } from './mentions.js';
 export type { MessageFormat, Rendered } from './render.js';
-export { messageFormat, renderMessage } from './render.js';
+export { messageFormat, renderMessage, warmUpRenderer } from './render.js';

@@ -58,7 +58,12 @@ export function renderMessage(content: string, members: readonly RenderMember[])
   return { html, mentions: collector.result() };
 }
 
-// V8 compiles regular expressions on first use; the gemoji matcher (≈1,900 alternatives) and linkify's
-// patterns cost tens of milliseconds then. Pay that at start-up rather than in the first request.
-renderMessage('/md warm-up :) :tada: https://example.com a@example.com @all `x`', []);
-renderMessage('warm-up :) :tada: https://example.com a@example.com @all `x`', []);
+/**
+ * V8 compiles regular expressions on first use; the gemoji matcher (≈1,900 alternatives) and
+ * linkify's patterns cost tens of milliseconds then. The server calls this right after it starts
+ * listening (main.ts), so neither its start-up (issue 7, cold start) nor its first post pays for it.
+ */
+export function warmUpRenderer(): void {
+  renderMessage('/md warm-up :) :tada: https://example.com a@example.com @all `x`', []);
+  renderMessage('warm-up :) :tada: https://example.com a@example.com @all `x`', []);
+}

@@ -1,6 +1,6 @@
 /** Setup, sign-in, sign-out and the current user (SPEC 6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../http/typebox.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.js';
 import { presentUser } from '../http/presenters.js';
 import { NewUserBody, TokenAndUser, User, errors } from '../http/schemas.js';

@@ -1,6 +1,6 @@
 /** Rooms, members, roster and messages (SPEC 6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../http/typebox.js';
 import type { RoomRole as RoomRoleName } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { presentMember, presentMessage } from '../http/presenters.js';

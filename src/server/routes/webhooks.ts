@@ -1,6 +1,6 @@
 /** Webhook management for room administrators (SPEC 2.5, 6). The rules live in WebhookService. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../http/typebox.js';
 import { LIMITS } from '../../shared/limits.js';
 import { RoomIdParams, Uuid, errors } from '../http/schemas.js';
 import type { RouteContext } from './context.js';

@@ -2,7 +2,7 @@
  * The Store, written once with Kysely for SQLite and PostgreSQL. Dialect differences (driver
  * setup and error translation) live in dialects/; everything here is portable SQL.
  */
-import { type Kysely, type Selectable, type Transaction, sql } from 'kysely';
+import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js';
 import type { Mentions, RoomRole } from '../../shared/api-types.js';
 import type { Database, MessagesTable, UsersTable, WebhooksTable } from './schema.js';
 import {

@@ -2,7 +2,7 @@
  * Schema migrations, written once with Kysely's schema builder so they run on SQLite and
  * PostgreSQL alike (only portable types: text, bigint, integer).
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from './kysely.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {

@@ -1,5 +1,5 @@
 /** PostgreSQL (pg): the distributed mode's store. Driver setup and error translation only. */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from '../kysely.js';
 import pg from 'pg';
 import type { Database } from '../schema.js';
 import { StoreConflictError, StoreUnavailableError } from '../types.js';

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase } from '../kysely.js';
 import type { Database } from '../schema.js';
 import { StoreConflictError, StoreUnavailableError } from '../types.js';
 import { conflictFieldFrom } from './conflict-field.js';
