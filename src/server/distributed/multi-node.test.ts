@@ -364,6 +364,7 @@ describe('multi-node: 3 nodes on PostgreSQL + Redis behind nginx', { skip: !bina
     const w1 = await newHook(A, roomId, 'One');
     const w2 = await newHook(A, roomId, 'Two');
     const w3 = await newHook(A, roomId, 'Three');
+    const w4 = await newHook(A, roomId, 'Four');
     const maryOnB = await openStream(B.baseUrl, mary, { [roomId]: 0 });
     maryOnB.send({ type: 'open', roomId });
     await waitUntil(async () => (await roster(C, roomId, john)).get(mary.id) === true, 'Mary present on C before the outage', 5_000);
@@ -378,6 +379,10 @@ describe('multi-node: 3 nodes on PostgreSQL + Redis behind nginx', { skip: !bina
     const second = await postHook(A.baseUrl, w1, 'Redis is down: second, same node');
     assertJsonError(second, 429, 'Throttled');
     assertRetryAfter(second);
+    // @Present cannot know who is present on the other nodes: refused (503), nothing stored (D-6).
+    const present = await postHook(A.baseUrl, w4, '@Present Redis is down');
+    assertJsonError(present, 503, 'ServiceUnavailable');
+    assertRetryAfter(present);
     // Cross-node delivery falls back to polling the store (≤ 2 s; generous deadline here).
     await waitSeq(maryOnB, roomId, 1, 5_000);
     t.diagnostic(`post on A reached the client on B ${Date.now() - ackedAt} ms after its 200, with Redis down`);

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ConnectionCounts, type PresenceTracker } from '../realtime/presence.js';
-import type { EventSink } from '../services/context.js';
+import { type EventSink, PresenceUnavailableError } from '../services/context.js';
 import type { NodeRegistry } from './node-registry.js';
 import { KEY_PREFIX } from './redis-client.js';
 
@@ -50,12 +50,13 @@ export class RedisPresence implements PresenceTracker {
     })();
   }
 
-  async presentUserIds(roomId: string): Promise<ReadonlySet<string>> {
+  async presentUserIds(roomId: string, options: { complete?: boolean } = {}): Promise<ReadonlySet<string>> {
     const mine = this.local.users(roomId);
     let fields: string[];
     try {
       fields = await this.redis.hkeys(roomKey(roomId));
-    } catch {
+    } catch (e) {
+      if (options.complete) throw new PresenceUnavailableError(e);
       return mine;
     }
     const live = this.registry.liveNodes();

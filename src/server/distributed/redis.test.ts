@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { DomainEvent } from '../services/context.js';
+import { type DomainEvent, PresenceUnavailableError } from '../services/context.js';
+import { freePort } from '../../test-support/net.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
 import { NodeRegistry } from './node-registry.js';
 import { createRedis } from './redis-client.js';
@@ -121,5 +122,23 @@ describe('Redis implementations', { skip: !redisAvailable() }, () => {
     assert.deepEqual(gotB[0], { type: 'webhooks.changed', roomId });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(gotA.filter((e) => e.type === 'webhooks.changed' && e.roomId === roomId).length, 1, 'node A handled its own event once');
+  });
+});
+
+describe('Redis unreachable (no Redis needed)', () => {
+  test('presence falls back to this node\'s own view, but a complete read (for @Present) refuses', async () => {
+    const port = await freePort();
+    // Nothing listens there: with the offline queue off, every command fails at once.
+    const dead = createRedis(`redis://127.0.0.1:${port}`, quiet, 'dead');
+    try {
+      const registry = new NodeRegistry(dead, `n-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
+      const presence = new RedisPresence(dead, registry, { publish: () => {} });
+      const room = randomUUID();
+      presence.open(room, 'u1');
+      assert.deepEqual([...(await presence.presentUserIds(room))], ['u1']);
+      await assert.rejects(presence.presentUserIds(room, { complete: true }), PresenceUnavailableError);
+    } finally {
+      dead.disconnect();
+    }
   });
 });

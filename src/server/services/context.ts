@@ -10,7 +10,20 @@ export const systemClock: Clock = { now: () => Date.now() };
 
 /** Who is present in a room (SPEC 1). The realtime layer provides the real one. */
 export interface PresenceReader {
-  presentUserIds(roomId: string): Promise<ReadonlySet<string>>;
+  /**
+   * Who has the room open, on every node. When the other nodes' presence cannot be read (Redis
+   * away), this node's own view is returned, unless `complete` is asked for: then it throws
+   * PresenceUnavailableError (RELIABILITY D-6: @Present is refused rather than sent to a subset).
+   */
+  presentUserIds(roomId: string, options?: { complete?: boolean }): Promise<ReadonlySet<string>>;
+}
+
+/** The presence of other nodes cannot be read right now (see PresenceReader). */
+export class PresenceUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('presence of the other nodes is unavailable', { cause });
+    this.name = 'PresenceUnavailableError';
+  }
 }
 
 export const nobodyPresent: PresenceReader = {

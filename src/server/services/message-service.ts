@@ -11,7 +11,7 @@ import { renderMessage } from '../render/index.js';
 import { type MessagePage, type MessageRecord, StoreGuardError, type UserRecord } from '../store/types.js';
 import { requireMember, roomNotFound } from './access.js';
 import { checkContentSize, checkContentValue } from './content.js';
-import type { ServiceContext } from './context.js';
+import { PresenceUnavailableError, type ServiceContext } from './context.js';
 
 /** The webhook a post comes from, as authenticated by the webhook endpoint. */
 export interface WebhookSender {
@@ -58,7 +58,7 @@ export class MessageService {
     const broadcast = mentions.all || mentions.present;
     // @Present alerts "every member present when it was posted" (SPEC 4): the snapshot is taken now
     // and stored with the message, so a replay days later alerts exactly whom the live delivery did.
-    const presentAtPost = mentions.present ? [...(await this.ctx.presence.presentUserIds(roomId))].sort() : undefined;
+    const presentAtPost = mentions.present ? [...(await this.presentEverywhere(roomId))].sort() : undefined;
     let message: MessageRecord;
     try {
       message = await this.ctx.store.appendMessage(
@@ -86,6 +86,21 @@ export class MessageService {
     }
     this.ctx.events.publish({ type: 'message.created', message });
     return message;
+  }
+
+  /** Who is present on every node, for @Present; refused (503) rather than guessed when that is unknown. */
+  private async presentEverywhere(roomId: string): Promise<ReadonlySet<string>> {
+    try {
+      return await this.ctx.presence.presentUserIds(roomId, { complete: true });
+    } catch (e) {
+      if (!(e instanceof PresenceUnavailableError)) throw e;
+      // RELIABILITY D-6: with Redis away, @Present would alert only the people on this node.
+      throw new AppError(
+        'ServiceUnavailable',
+        '@Present needs to know who is present on every server, which is unavailable right now; retry after the time in Retry-After, or use @All.',
+        { 'retry-after': '5' },
+      );
+    }
   }
 
   async list(actor: UserRecord, roomId: string, query: ListQuery): Promise<MessageRecord[]> {
