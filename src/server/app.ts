@@ -217,6 +217,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(roomRoutes(rc));
       await api.register(webhookRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
+      // The stream (SPEC 5) is a WebSocket, served by realtime/gateway.ts on the upgrade. This route
+      // answers a plain GET with 426 and what to do, and puts the stream in the OpenAPI document.
+      api.get('/stream', {
+        schema: {
+          tags: ['stream'],
+          summary: 'Live stream of the user\'s rooms (WebSocket)',
+          description:
+            'Open as a WebSocket (Upgrade: websocket), signed in by Authorization: Bearer or by the session cookie from this server\'s own pages (Origin). ' +
+            'Send {"type":"resume","rooms":{roomId: lastSeq}} first; then open, close and ping. The server sends ready, message.created (with alert), ' +
+            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, pong and error frames (src/shared/stream-protocol.ts). ' +
+            'Close codes: 4008 too slow (reconnect and resume), 1012 server restarting (reconnect), 4001 signed out (sign in again). A plain HTTP GET gets 426.',
+          response: { 426: { $ref: 'Error#' } },
+        },
+      }, async () => {
+        throw new AppError(
+          'UpgradeRequired',
+          'This is the live stream, a WebSocket: open it with a WebSocket client (Upgrade: websocket) and Authorization: Bearer <token>.',
+          { upgrade: 'websocket', connection: 'Upgrade' },
+        );
+      });
     },
     { prefix: '/api/v1' },
   );

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   Conflict: 409,
   SetupAlreadyDone: 409,
   UnsupportedMediaType: 415,
+  // A plain HTTP request to the WebSocket stream.
+  UpgradeRequired: 426,
   // Answered by the HTTP parser's clientError handler (src/server/http/client-error.ts), before routing.
   RequestTimeout: 408,
   HeadersTooLarge: 431,

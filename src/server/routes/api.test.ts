@@ -300,11 +300,22 @@ describe('OpenAPI, health, readiness and metrics', () => {
       ['/api/v1/rooms/{roomId}/roster', 'get'],
       ['/api/v1/rooms/{roomId}/messages', 'get'],
       ['/api/v1/rooms/{roomId}/messages', 'post'],
+      ['/api/v1/stream', 'get'],
       ['/healthz', 'get'],
       ['/readyz', 'get'],
     ];
     for (const [p, m] of expected) assert.ok(paths[p]?.[m], `missing ${m.toUpperCase()} ${p}`);
     assert.ok(r.body.components.schemas.Error, 'the {Code, Message} error schema is documented');
+  });
+
+  test('a plain GET of the stream (no WebSocket upgrade) → 426 with Upgrade: websocket and what to do', async () => {
+    for (const token of [undefined, 'not-a-session']) {
+      const r = await call(s.baseUrl, 'GET', '/api/v1/stream', { token });
+      assert.equal(r.status, 426, r.text);
+      assert.equal(r.headers.get('upgrade'), 'websocket');
+      assert.equal(r.body.Code, 'UpgradeRequired');
+      assert.match(r.body.Message, /WebSocket/);
+    }
   });
 
   test('healthz and readyz answer 200; metrics are Prometheus text with request counts by route pattern', async () => {
