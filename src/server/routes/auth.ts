@@ -4,10 +4,15 @@ import { Type } from '../http/typebox.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.js';
 import { presentUser } from '../http/presenters.js';
 import { NewUserBody, TokenAndUser, User, errors } from '../http/schemas.js';
+import { isAppError } from '../errors.js';
+import { SignInThrottle } from '../http/sign-in-throttle.js';
 import type { RouteContext } from './context.js';
 
 export const authRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async (app) => {
   const { auth } = rc.services;
+  const throttle = new SignInThrottle(rc.clock, (event) =>
+    app.log.warn({ securityEvent: 'sign_in_failures', ...event }, 'repeated failed sign-ins: answering 429'),
+  );
 
   app.get('/setup', {
     schema: { tags: ['auth'], summary: 'Whether first-run setup is still open', response: { 200: Type.Object({ needsSetup: Type.Boolean() }) } },
@@ -31,10 +36,18 @@ export const authRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async
       tags: ['auth'],
       summary: 'Sign in: returns a bearer token and sets the session cookie',
       body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
-      response: { 200: TokenAndUser, ...errors(400, 401, 503) },
+      response: { 200: TokenAndUser, ...errors(400, 401, 429, 503) },
     },
   }, async (req, reply) => {
-    const grant = await auth.login(req.body.email, req.body.password);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    throttle.check(address, req.body.email);
+    let grant;
+    try {
+      grant = await auth.login(req.body.email, req.body.password);
+    } catch (e) {
+      if (isAppError(e) && e.code === 'Unauthorized') throttle.failed(address, req.body.email);
+      throw e;
+    }
     setSessionCookie(reply, rc.config, grant.token, grant.expiresAt, rc.clock.now());
     return { token: grant.token, user: presentUser(grant.user) };
   });

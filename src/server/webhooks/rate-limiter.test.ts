@@ -75,3 +75,15 @@ test('memory stays bounded: buckets that have refilled are forgotten', async () 
   await rl.take('recent');
   assert.equal((await rl.take('recent')).ok, false);
 });
+
+test('peek answers what take would, without spending a token', async () => {
+  const clock = new FakeClock(0);
+  const rl = new MemoryRateLimiter({ clock, ratePerSecond: 0.5, burst: 2 });
+  for (let i = 0; i < 5; i++) assert.deepEqual(rl.peek('k'), { ok: true });
+  await rl.take('k');
+  await rl.take('k');
+  assert.deepEqual(rl.peek('k'), { ok: false, retryAfterSeconds: 2 });
+  assert.deepEqual(await rl.take('k'), { ok: false, retryAfterSeconds: 2 });
+  clock.advance(2_000);
+  assert.deepEqual(rl.peek('k'), { ok: true });
+});

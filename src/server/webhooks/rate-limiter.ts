@@ -58,6 +58,14 @@ export class MemoryRateLimiter implements RateLimiter {
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000 - 1e-9)) };
   }
 
+  /** What `take` would answer now, without spending a token. */
+  peek(key: string): RateDecision {
+    const bucket = this.refill(this.buckets.get(key), this.options.clock.now());
+    if (bucket.tokens >= 1) return { ok: true };
+    const waitMs = ((1 - bucket.tokens) / this.options.ratePerSecond) * 1000;
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000 - 1e-9)) };
+  }
+
   /** How many keys are tracked (for tests of the memory bound). */
   get size(): number {
     return this.buckets.size;
