@@ -17,6 +17,8 @@ export const LIMITS = Object.freeze({
   passwordMaxChars: 1024,
   messagePageDefault: 50,
   messagePageMax: 100,
+  /** Open streams per user on one server (tabs and devices); more is a runaway client. */
+  streamsPerUser: 20,
 });
 
 /** Aliases that would collide with broadcast mentions. */

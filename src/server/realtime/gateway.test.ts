@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CLOSE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, type ReadyFrame, type ResumedFrame } from '../../shared/stream-protocol.js';
+import { LIMITS } from '../../shared/limits.js';
 import { availableBackends } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { StreamClient, refusedUpgrade } from '../../test-support/stream-client.js';
@@ -27,6 +28,19 @@ async function postMany(s: TestServer, user: TestUser, roomId: string, n: number
       while (next < n) await post(s, user, roomId, text(next++));
     }),
   );
+}
+
+/** Retries `connect` until the server has noticed an earlier close (no time is waited for, only the close). */
+async function waitUntilAccepted(connect: () => Promise<StreamClient>, into: StreamClient[]): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      into.push(await connect());
+      return;
+    } catch {
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  assert.fail('the stream was never accepted again');
 }
 
 /** A connected client that has spoken (an empty resume), so live delivery has started. */
@@ -366,6 +380,20 @@ for (const backend of availableBackends()) {
       assert.equal(res.status, 201);
       await byCookie.waitForSeq(roomId, 1);
       assert.deepEqual(byCookie.seqs(roomId), [1]);
+    });
+
+    test(`at most ${LIMITS.streamsPerUser} open streams per user: the next upgrade gets 429; closing one makes room`, async () => {
+      const [carl, dora] = await users('carl', 'dora');
+      const open = await Promise.all(Array.from({ length: LIMITS.streamsPerUser }, () => StreamClient.ready(s.baseUrl, { token: carl!.token })));
+      const refused = await refusedUpgrade(s.baseUrl, { token: carl!.token });
+      assert.equal(refused.status, 429);
+      assert.equal(refused.body.Code, 'Throttled');
+      // Other users are not affected.
+      track(await StreamClient.ready(s.baseUrl, { token: dora!.token }));
+      await open.pop()!.close();
+      await waitUntilAccepted(() => StreamClient.ready(s.baseUrl, { token: carl!.token }), open);
+      assert.equal(open.length, LIMITS.streamsPerUser);
+      for (const c of open) track(c);
     });
 
     test("an outsider's socket receives nothing of the room", async () => {

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { type ErrorCode, ERROR_STATUS } from '../../shared/error-codes.js';
+import { LIMITS } from '../../shared/limits.js';
 import { CLOSE_RESTART, CLOSE_SIGNED_OUT, STREAM_PATH } from '../../shared/stream-protocol.js';
 import type { Config } from '../config.js';
 import { isAppError } from '../errors.js';
@@ -176,6 +177,12 @@ export class StreamGateway implements ConnectionHost {
     if (socket.destroyed) return;
     if (this.closing) {
       refuse(socket, 'ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { 'Retry-After': '1' });
+      return;
+    }
+    // A runaway client (a reconnect loop that never closes its sockets) must not hold thousands of them.
+    const open = this.byUser.get(user.id)?.size ?? 0;
+    if (open >= LIMITS.streamsPerUser) {
+      refuse(socket, 'Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { 'Retry-After': '10' });
       return;
     }
     const signedIn = user;
