@@ -10,7 +10,7 @@
  */
 import { AppError } from '../errors.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter } from '../webhooks/rate-limiter.js';
+import { MemoryRateLimiter, OncePerKey } from '../webhooks/rate-limiter.js';
 
 /** Failed sign-ins allowed at once from one address, refilled over 10 minutes. */
 export const SIGN_IN_FAILURES_PER_ADDRESS = 20;
@@ -23,15 +23,16 @@ const LOG_EVERY_MS = 60_000;
 export class SignInThrottle {
   private readonly byAddress: MemoryRateLimiter;
   private readonly byAccount: MemoryRateLimiter;
-  private readonly lastLogged = new Map<string, number>();
+  private readonly logged: OncePerKey;
 
   constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     /** Called (at most once a minute per address) when sign-ins from an address start being refused. */
     private readonly onEngaged: (event: { address: string; scope: 'address' | 'account' }) => void,
   ) {
     this.byAddress = new MemoryRateLimiter({ clock, ratePerSecond: SIGN_IN_FAILURES_PER_ADDRESS / 600, burst: SIGN_IN_FAILURES_PER_ADDRESS });
     this.byAccount = new MemoryRateLimiter({ clock, ratePerSecond: SIGN_IN_FAILURES_PER_ACCOUNT / 300, burst: SIGN_IN_FAILURES_PER_ACCOUNT });
+    this.logged = new OncePerKey(clock, LOG_EVERY_MS);
   }
 
   /** Throws 429 Throttled when this address (or this address for this account) has failed too often. */
@@ -40,7 +41,7 @@ export class SignInThrottle {
     const b = this.byAccount.peek(accountKey(address, email));
     if (a.ok && b.ok) return;
     const scope = a.ok ? 'account' : 'address';
-    this.logOnce(address, scope);
+    if (this.logged.allow(address)) this.onEngaged({ address, scope });
     const wait = Math.max(a.ok ? 0 : a.retryAfterSeconds, b.ok ? 0 : b.retryAfterSeconds);
     throw new AppError(
       'Throttled',
@@ -53,15 +54,6 @@ export class SignInThrottle {
   failed(address: string, email: string): void {
     void this.byAddress.take(address);
     void this.byAccount.take(accountKey(address, email));
-  }
-
-  private logOnce(address: string, scope: 'address' | 'account'): void {
-    const now = this.clock.now();
-    const last = this.lastLogged.get(address);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    if (this.lastLogged.size >= 10_000) this.lastLogged.clear();
-    this.lastLogged.set(address, now);
-    this.onEngaged({ address, scope });
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { AppError } from '../errors.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter } from './rate-limiter.js';
+import { MemoryRateLimiter, OncePerKey } from './rate-limiter.js';
 
 /** Failed requests allowed at once per address and per webhook id, and refilled per minute. */
 export const FAILED_AUTH_BUDGET = 30;
@@ -34,15 +34,16 @@ export interface FailedAuthEvent {
 
 export class FailedAuthGuard {
   private readonly buckets: MemoryRateLimiter;
-  private readonly lastLogged = new Map<string, number>();
+  private readonly logged: OncePerKey;
 
   constructor(
-    private readonly clock: Clock,
+    clock: Clock,
     /** Called (at most once a minute per address or webhook id) when the limiter engages. */
     private readonly onEngaged: (event: FailedAuthEvent) => void,
     budget = FAILED_AUTH_BUDGET,
   ) {
     this.buckets = new MemoryRateLimiter({ clock, ratePerSecond: budget / 60, burst: budget });
+    this.logged = new OncePerKey(clock, LOG_EVERY_MS);
   }
 
   /**
@@ -55,7 +56,7 @@ export class FailedAuthGuard {
     const byWebhook = webhookId === null ? ({ ok: true } as const) : await this.buckets.take(`w:${webhookId}`);
     if (byAddress.ok && byWebhook.ok) return failure;
     const scope = byAddress.ok ? 'webhook' : 'address';
-    this.logOnce(scope === 'address' ? `a:${address}` : `w:${webhookId}`, { scope, address, webhookId, code: failure.code });
+    if (this.logged.allow(scope === 'address' ? `a:${address}` : `w:${webhookId}`)) this.onEngaged({ scope, address, webhookId, code: failure.code });
     const retryAfter = Math.max(byAddress.ok ? 0 : byAddress.retryAfterSeconds, byWebhook.ok ? 0 : byWebhook.retryAfterSeconds);
     const who = scope === 'address' ? 'from this address' : 'for this webhook';
     return new AppError(
@@ -63,14 +64,5 @@ export class FailedAuthGuard {
       `Too many requests with a wrong or expired webhook URL ${who}; this one was refused too (${failure.code}: ${failure.message}) Retry after ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
       { 'retry-after': String(retryAfter) },
     );
-  }
-
-  private logOnce(key: string, event: FailedAuthEvent): void {
-    const now = this.clock.now();
-    const last = this.lastLogged.get(key);
-    if (last !== undefined && now - last < LOG_EVERY_MS) return;
-    if (this.lastLogged.size >= 10_000) this.lastLogged.clear();
-    this.lastLogged.set(key, now);
-    this.onEngaged(event);
   }
 }

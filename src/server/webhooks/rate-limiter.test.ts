@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../../test-support/webhooks.js';
-import { MemoryRateLimiter } from './rate-limiter.js';
+import { MemoryRateLimiter, OncePerKey } from './rate-limiter.js';
 
 test('capacity 1, refill 1/s: one request per second; Retry-After rounds up to whole seconds', async () => {
   const clock = new FakeClock(0);
@@ -86,4 +86,16 @@ test('peek answers what take would, without spending a token', async () => {
   assert.deepEqual(await rl.take('k'), { ok: false, retryAfterSeconds: 2 });
   clock.advance(2_000);
   assert.deepEqual(rl.peek('k'), { ok: true });
+});
+
+test('OncePerKey: at most once per interval per key; keys are independent', () => {
+  const clock = new FakeClock(0);
+  const once = new OncePerKey(clock, 60_000);
+  assert.equal(once.allow('a'), true);
+  assert.equal(once.allow('a'), false);
+  assert.equal(once.allow('b'), true);
+  clock.advance(59_999);
+  assert.equal(once.allow('a'), false);
+  clock.advance(1);
+  assert.equal(once.allow('a'), true);
 });

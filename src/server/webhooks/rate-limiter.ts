@@ -26,6 +26,27 @@ export interface MemoryRateLimiterOptions {
   maxKeys?: number;
 }
 
+/** Says whether something keyed (a security event to log) may happen now: at most once per `everyMs` per key. */
+export class OncePerKey {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly everyMs: number,
+    /** Above this many keys the memory is simply emptied (at worst one event too many is logged). */
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  allow(key: string): boolean {
+    const now = this.clock.now();
+    const last = this.last.get(key);
+    if (last !== undefined && now - last < this.everyMs) return false;
+    if (this.last.size >= this.maxKeys) this.last.clear();
+    this.last.set(key, now);
+    return true;
+  }
+}
+
 interface Bucket {
   tokens: number;
   /** Clock time (ms) at which `tokens` was computed. */
