@@ -16,6 +16,7 @@ import { type Metrics, installMetrics } from './http/metrics.js';
 import { recordOpenApiRoutes } from './http/openapi.js';
 import { redactUrl } from './http/redact.js';
 import { ErrorBody } from './http/schemas.js';
+import { DeferredCompiles } from './http/deferred-compiles.js';
 import { buildSerializerOnFirstUse } from './http/serialization.js';
 import { buildValidator } from './http/validation.js';
 import { registerWebClient } from './http/web-client.js';
@@ -69,7 +70,15 @@ export interface AppState {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    carillon: { services: Services; metrics: Metrics; state: AppState; context: ServiceContext; stream: StreamGateway };
+    carillon: {
+      services: Services;
+      metrics: Metrics;
+      state: AppState;
+      context: ServiceContext;
+      stream: StreamGateway;
+      /** Route schemas not compiled yet; main.ts compiles them in the background after start-up. */
+      schemas: DeferredCompiles;
+    };
   }
 }
 
@@ -105,6 +114,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     webhooks: new WebhookService(context, deps.secret),
   };
 
+  // The routes' schemas compile on first use, or in the background after start-up (main.ts).
+  const schemas = new DeferredCompiles();
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: requestSerializers }) as FastifyBaseLogger } : { logger: loggerOptions(config) }),
     genReqId: () => randomUUID(),
@@ -123,7 +134,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // Our validator compiler (http/validation.ts) and Fastify's serializer compiler, both compiling a
     // route's schemas on first use (issue 7, cold start). Given here, not with setValidatorCompiler,
     // Fastify does not load its default Ajv compiler either.
-    schemaController: { compilersFactory: { buildValidator, buildSerializer: buildSerializerOnFirstUse } },
+    schemaController: { compilersFactory: { buildValidator: buildValidator(schemas), buildSerializer: buildSerializerOnFirstUse(schemas) } },
     // Requests the HTTP parser refuses still get a JSON {Code, Message} body (webhook clients parse every body).
     clientErrorHandler(this: FastifyInstance, err, socket) {
       handleClientError(err, socket, this.log);
@@ -160,7 +171,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => {
     await stream.close();
   });
-  app.decorate('carillon', { services, metrics, state, context, stream });
+  app.decorate('carillon', { services, metrics, state, context, stream, schemas });
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   // The web client (SPEC 7): static files at /, and index.html for page URLs no route matched.

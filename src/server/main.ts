@@ -58,8 +58,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const address = await app.listen({ port: config.port, host: config.host });
   listening();
   // A moment after start-up, off its critical path (readiness probes are answered first): compile the
-  // renderer's patterns (≈75 ms) before the first post needs them.
-  setTimeout(warmUpRenderer, 100).unref();
+  // renderer's patterns (≈75 ms) and the routes' schemas (one per turn of the event loop) before
+  // the first requests need them.
+  setTimeout(() => {
+    warmUpRenderer();
+    app.carillon.schemas.runAll().catch((err: unknown) => logger.error({ err }, 'compiling a route schema failed'));
+  }, 100).unref();
   const port = app.server.address() && typeof app.server.address() === 'object' ? (app.server.address() as { port: number }).port : config.port;
   logger.info({ address, publicUrl: config.publicUrl }, 'Carillon is listening');
   const servers: (HttpServer | HttpsServer)[] = [app.server];

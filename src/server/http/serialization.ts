@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
+import type { DeferredCompiles } from './deferred-compiles.js';
 
 type SerializerFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildSerializer'] & {};
 type SerializerCompiler = ReturnType<SerializerFactory>;
@@ -15,15 +16,30 @@ type SerializerCompiler = ReturnType<SerializerFactory>;
 // location so that it is always the same copy and version.
 const requireFromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
 
-/** For the `schemaController.compilersFactory.buildSerializer` option of Fastify. */
-export const buildSerializerOnFirstUse: SerializerFactory = (externalSchemas, options) => {
-  let compiler: SerializerCompiler | undefined;
-  const compile: SerializerCompiler = (route) => {
-    compiler ??= (requireFromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)()(externalSchemas, options);
-    return compiler(route);
+/**
+ * For the `schemaController.compilersFactory.buildSerializer` option of Fastify; with `deferred`,
+ * the compilations can also be run ahead of first use (DeferredCompiles).
+ */
+export const buildSerializerOnFirstUse =
+  (deferred?: DeferredCompiles): SerializerFactory =>
+  (externalSchemas, options) => {
+    let compiler: SerializerCompiler | undefined;
+    const compile: SerializerCompiler = (route) => {
+      compiler ??= (requireFromFastify('@fastify/fast-json-stringify-compiler') as () => SerializerFactory)()(externalSchemas, options);
+      return compiler(route);
+    };
+    return (route) => {
+      let serialize: ((data: unknown) => string) | undefined;
+      const ahead = () => {
+        serialize ??= compile(route);
+      };
+      deferred?.defer(ahead);
+      return (data) => {
+        if (!serialize) {
+          deferred?.done(ahead);
+          serialize = compile(route);
+        }
+        return serialize(data);
+      };
+    };
   };
-  return (route) => {
-    let serialize: ((data: unknown) => string) | undefined;
-    return (data) => (serialize ??= compile(route))(data);
-  };
-};

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
+import type { DeferredCompiles } from './deferred-compiles.js';
 
 // Ajv is loaded with the first validator compiled (the first request with a body or parameters), not at start-up.
 const load = createRequire(import.meta.url);
@@ -31,29 +32,44 @@ let bodyAjv: AjvClass | undefined;
 let queryAjv: AjvClass | undefined;
 
 /**
- * A validator compiled on its first call, not when the route is added: loading Ajv and compiling
- * every route's schemas (and, before the first, Ajv's meta-schema, once per instance) was about a
- * tenth of the cold start (issue 7). The first request of each route pays for its own schema instead.
+ * A validator compiled on its first call, or ahead of it by `deferred` (DeferredCompiles), not when
+ * the route is added: loading Ajv and compiling every route's schemas (and, before the first, Ajv's
+ * meta-schema, once per instance) was about a tenth of the cold start (issue 7).
  */
-function compileOnFirstUse(compile: () => ValidateFunction): ValidateFunction {
+function compileOnFirstUse(compile: () => ValidateFunction, deferred?: DeferredCompiles): ValidateFunction {
   let compiled: ValidateFunction | undefined;
+  const ahead = () => {
+    compiled ??= compile();
+  };
+  deferred?.defer(ahead);
+  const real = (): ValidateFunction => {
+    if (compiled) return compiled;
+    deferred?.done(ahead);
+    return (compiled = compile());
+  };
   const validate = function (this: unknown, ...args: Parameters<ValidateFunction>) {
-    const real = (compiled ??= compile());
+    const fn = real();
     try {
-      return real.apply(this, args);
+      return fn.apply(this, args);
     } finally {
-      validate.errors = real.errors;
+      validate.errors = fn.errors;
     }
   } as ValidateFunction;
   // Fastify passes the request as parent data (so Ajv may replace a coerced root value) when this is set.
-  Object.defineProperty(validate, 'schemaEnv', { get: () => (compiled ??= compile()).schemaEnv });
+  Object.defineProperty(validate, 'schemaEnv', { get: () => real().schemaEnv });
   return validate;
 }
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  compileOnFirstUse(() =>
-    httpPart === 'body' ? (bodyAjv ??= makeAjv(false)).compile(schema as object) : (queryAjv ??= makeAjv(true)).compile(schema as object),
-  ) as ReturnType<FastifySchemaCompiler<unknown>>;
+/** Our validator compiler; with `deferred`, its compilations can also be run ahead of first use. */
+export const lazyValidatorCompiler =
+  (deferred?: DeferredCompiles): FastifySchemaCompiler<unknown> =>
+  ({ schema, httpPart }) =>
+    compileOnFirstUse(
+      () => (httpPart === 'body' ? (bodyAjv ??= makeAjv(false)).compile(schema as object) : (queryAjv ??= makeAjv(true)).compile(schema as object)),
+      deferred,
+    ) as ReturnType<FastifySchemaCompiler<unknown>>;
+
+export const validatorCompiler = lazyValidatorCompiler();
 
 export type ValidatorFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator'] & {};
 
@@ -62,7 +78,7 @@ export type ValidatorFactory = NonNullable<NonNullable<FastifyServerOptions['sch
  * `validatorCompiler`, as with `setValidatorCompiler`. (The option's type is @fastify/ajv-compiler's
  * own factory; Fastify calls the compiler it returns as a FastifySchemaCompiler, as here.)
  */
-export const buildValidator = (() => validatorCompiler) as unknown as ValidatorFactory;
+export const buildValidator = (deferred?: DeferredCompiles): ValidatorFactory => (() => lazyValidatorCompiler(deferred)) as unknown as ValidatorFactory;
 
 function fieldName(e: ErrorObject, part: string): string {
   const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
