@@ -34,7 +34,7 @@ export function benchRender(): { rows: (string | number)[][]; worstP99: number; 
   }
   let worstP99 = 0;
   let worstName = '';
-  const vectors = readFileSync(join(process.env.CARILLON_SHARED_DIR ?? join(repoRoot, '../shared'), 'test-vectors/render-cost.jsonl'), 'utf8').split('\n').filter(Boolean);
+  const vectors = readFileSync(join(process.env.CARILLON_VECTORS_DIR ?? join(repoRoot, 'test/vectors'), 'render-cost.jsonl'), 'utf8').split('\n').filter(Boolean);
   for (const line of vectors) {
     const v = JSON.parse(line) as { name: string; body: string };
     const content = (JSON.parse(v.body) as { Content: string }).Content;

@@ -6,17 +6,25 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * `shared/` (SPEC, test vectors, Chime client fixtures) lives beside the repository:
- * `../shared` from the root. CARILLON_SHARED_DIR overrides it.
+ * The test data the suites use lives in the repository: bad and hostile inputs in test/vectors,
+ * byte-exact requests of real Chime clients in test/fixtures. CARILLON_VECTORS_DIR and
+ * CARILLON_FIXTURES_DIR point the same suites at another copy (CI runs them again against the
+ * project's shared test vectors, so vectors added there are exercised: `npm run test:vectors`).
  */
-export const sharedDir = process.env.CARILLON_SHARED_DIR ?? resolve(repoRoot, '../shared');
+export const vectorsDir = process.env.CARILLON_VECTORS_DIR ? resolve(process.env.CARILLON_VECTORS_DIR) : join(repoRoot, 'test/vectors');
+export const fixturesDir = process.env.CARILLON_FIXTURES_DIR ? resolve(process.env.CARILLON_FIXTURES_DIR) : join(repoRoot, 'test/fixtures');
+if (process.env.CARILLON_VECTORS_DIR || process.env.CARILLON_FIXTURES_DIR) {
+  process.stderr.write(`test data from ${vectorsDir} and ${fixturesDir} (not the repository's test/)\n`);
+}
 
-export function sharedPath(...parts: string[]): string {
-  const p = join(sharedDir, ...parts);
-  if (!existsSync(p)) {
-    throw new Error(`Missing shared file ${p}: put shared/ beside the repository or set CARILLON_SHARED_DIR`);
-  }
+function mustExist(p: string, variable: string): string {
+  if (!existsSync(p)) throw new Error(`Missing test data ${p}: it ships in the repository (test/); check ${variable} if it is set`);
   return p;
+}
+
+/** A file or folder of the test fixtures (e.g. fixturePath('chime-clients')). */
+export function fixturePath(...parts: string[]): string {
+  return mustExist(join(fixturesDir, ...parts), 'CARILLON_FIXTURES_DIR');
 }
 
 export interface TestVector {
@@ -30,9 +38,9 @@ export interface TestVector {
   [key: string]: unknown;
 }
 
-/** Reads one JSON Lines file of ../shared/test-vectors. */
+/** Reads one JSON Lines file of the test vectors (see test/vectors/README.md). */
 export function loadVectors(file: string): TestVector[] {
-  const text = readFileSync(sharedPath('test-vectors', file), 'utf8');
+  const text = readFileSync(mustExist(join(vectorsDir, file), 'CARILLON_VECTORS_DIR'), 'utf8');
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')

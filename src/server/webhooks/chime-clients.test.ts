@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { availableBackends } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
-import { sharedPath } from '../../test-support/shared-dir.js';
+import { fixturePath } from '../../test-support/shared-dir.js';
 import { FakeClock, type TestWebhook, createWebhook, portOf, rawRequest, storedMessages } from '../../test-support/webhooks.js';
 
 interface Fixture {
@@ -20,7 +20,7 @@ interface Fixture {
   parsed: { Content: string; bodyBytes: number };
 }
 
-const dir = sharedPath('fixtures', 'chime-clients');
+const dir = fixturePath('chime-clients');
 const fixtures: Fixture[] = readdirSync(dir)
   .filter((f) => /^[a-z-]+--[a-z0-9-]+\.json$/.test(f))
   .sort()

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { tempDir } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, call, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
-import { sharedPath } from '../../test-support/shared-dir.js';
+import { fixturePath } from '../../test-support/shared-dir.js';
 import {
   FakeClock,
   type RawResponse,
@@ -168,7 +168,7 @@ describe('startServer on a DATA_DIR: restart, generated secret, HTTPS', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(Object.keys(res.json).sort(), ['MessageId', 'RoomId']);
     // The HTTPS-only client (AWS's GitHub Action) as recorded, over TLS.
-    const fixture = JSON.parse(readFileSync(sharedPath('fixtures', 'chime-clients', 'github-action--plain.json'), 'utf8'));
+    const fixture = JSON.parse(readFileSync(fixturePath('chime-clients', 'github-action--plain.json'), 'utf8'));
     await sleep(1100); // the rate limit is real here: one post per second per webhook
     const replay = await httpsPost(
       server.httpsPort,
