@@ -54,7 +54,7 @@ export interface AppDeps {
   /** Also receives every event (besides the bus), e.g. a test recorder. */
   events?: EventSink;
   /** Stream tuning (budget, page size, heartbeat); defaults suit production. */
-  stream?: Partial<Pick<StreamGatewayOptions, 'maxBufferedBytes' | 'replayPageSize' | 'heartbeatIntervalMs' | 'shutdownGraceMs'>>;
+  stream?: Partial<Pick<StreamGatewayOptions, 'maxBufferedBytes' | 'replayPageSize' | 'heartbeatIntervalMs' | 'firstFrameWaitMs' | 'shutdownGraceMs'>>;
   /** A pino logger; default: Fastify's own at config.logLevel. */
   logger?: Logger;
   /** The server secret webhook tokens are derived from (secret.ts; tests pass TEST_SECRET). */

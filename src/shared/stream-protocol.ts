@@ -16,8 +16,8 @@
  * How a client should start: on `open`, send `resume` as its FIRST frame (`{"type":"resume",
  * "rooms":{}}` when it has nothing to resume). Until the server has read the client's first frame
  * it holds live messages back (they are kept, not dropped), so a resume can never race the live
- * stream of the same room. A client that never speaks gets its held messages at the next server
- * heartbeat (about 30 s).
+ * stream of the same room. A client that says nothing gets its rooms' live messages anyway, half a
+ * second after `ready`; a client that means to resume must therefore send `resume` right away.
  *
  * Close codes: 4008 "too slow; reconnect and resume" — the client fell more than the server's
  * per-socket budget (1 MiB) behind; reconnect and resume. 1012 "server restarting; reconnect" —

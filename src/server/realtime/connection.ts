@@ -4,7 +4,9 @@
  *
  * Per room a socket is in one of three modes:
  * - `held`: connected, but the client has not spoken yet. Live messages are kept (not sent) so
- *   that a `resume` sent as the first frame never races them (stream-protocol.ts).
+ *   that a `resume` sent as the first frame never races them (stream-protocol.ts). A client that
+ *   stays silent for `firstFrameWaitMs` (0.5 s) goes live: it gets its rooms' new messages without
+ *   having to say anything.
  * - `replaying`: a resume is being served from the store; live messages are kept meanwhile and
  *   sent after the replay, skipping those the replay already sent.
  * - `live`: each message goes out as the room channel delivers it (in seq order).
@@ -29,6 +31,8 @@ export interface ConnectionHost {
     replayPageSize: number;
     /** A replay waits for the socket to flush once this many bytes are unsent (paces it to the client). */
     replayLowWaterBytes: number;
+    /** How long after `ready` live messages wait for the client's first frame (a resume) before they flow anyway. */
+    firstFrameWaitMs: number;
   };
   /** The room's channel, created if needed; the caller holds a reference until release(). */
   acquire(roomId: string): RoomChannel;
@@ -107,7 +111,7 @@ export class Connection {
   /** Cleared by each heartbeat, set by a pong or any frame; still clear at the next heartbeat → dead. */
   alive = true;
   awaitingFirstFrame = true;
-  private quietHeartbeats = 0;
+  private firstFrameTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private pendingBytes = 0;
   private tail: Promise<void> = Promise.resolve();
@@ -175,6 +179,20 @@ export class Connection {
       Object.defineProperty(seqs, channel.roomId, { value: channel.position, enumerable: true });
     }
     this.send(encodeFrame({ type: 'ready', userId: this.user.id, rooms: seqs }));
+    // A client that resumes sends `resume` as soon as the socket opens, so it is read well within
+    // this wait; one that never speaks gets its rooms' live messages once the wait is over.
+    if (this.awaitingFirstFrame) {
+      this.firstFrameTimer = setTimeout(() => this.enqueue(() => this.endFirstFrameWait({})), this.host.limits.firstFrameWaitMs);
+      this.firstFrameTimer.unref();
+    }
+  }
+
+  /** The client spoke (or stayed silent too long): held rooms not being resumed go live. */
+  private endFirstFrameWait(resumed: RoomSeqs): void {
+    if (!this.awaitingFirstFrame) return;
+    this.awaitingFirstFrame = false;
+    clearTimeout(this.firstFrameTimer);
+    for (const [roomId, sub] of this.subs) if (sub.mode === 'held' && !Object.hasOwn(resumed, roomId)) this.goLive(sub);
   }
 
   private subscribe(channel: RoomChannel, mode: Mode): RoomSub {
@@ -208,11 +226,7 @@ export class Connection {
   }
 
   private handle(frame: ClientFrame | string): void {
-    if (this.awaitingFirstFrame) {
-      this.awaitingFirstFrame = false;
-      const named = typeof frame !== 'string' && frame.type === 'resume' ? frame.rooms : {};
-      for (const [roomId, sub] of this.subs) if (sub.mode === 'held' && !Object.hasOwn(named, roomId)) this.goLive(sub);
-    }
+    if (this.awaitingFirstFrame) this.endFirstFrameWait(typeof frame !== 'string' && frame.type === 'resume' ? frame.rooms : {});
     if (typeof frame === 'string') {
       this.send(encodeFrame({ type: 'error', Code: 'InvalidRequest', Message: frame }));
       return;
@@ -427,14 +441,6 @@ export class Connection {
       return;
     }
     this.alive = false;
-    // A client that never speaks still gets its live messages, one full heartbeat after connecting.
-    if (this.awaitingFirstFrame && ++this.quietHeartbeats >= 2) {
-      this.enqueue(() => {
-        if (!this.awaitingFirstFrame) return;
-        this.awaitingFirstFrame = false;
-        for (const sub of this.subs.values()) if (sub.mode === 'held') this.goLive(sub);
-      });
-    }
     this.ws.ping();
   }
 
@@ -453,6 +459,7 @@ export class Connection {
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.firstFrameTimer);
     this.resolveClosed();
     for (const roomId of [...this.subs.keys()]) this.unsubscribe(roomId);
     for (const roomId of this.openRooms) this.host.presence.close(roomId, this.user.id);

@@ -538,3 +538,62 @@ describe('stream shutdown', () => {
     }
   });
 });
+
+describe('the first frame (issue 12)', () => {
+  test('a client that connects and says nothing gets its rooms’ new messages (no heartbeat needed), each once, in order', async () => {
+    // The heartbeat timer is off: only the first-frame wait (default 0.5 s) can start delivery.
+    const s = await startTestServer({ stream: { heartbeatIntervalMs: 0 } });
+    try {
+      const admin = await setupAdmin(s.baseUrl);
+      const bob = await createUser(s.baseUrl, admin, 'bob', 'Bob');
+      const roomId = await createRoom(s.baseUrl, admin, 'silent');
+      await addMember(s.baseUrl, admin, roomId, bob);
+      await post(s, admin, roomId, 'before connecting');
+      const silent = await StreamClient.ready(s.baseUrl, { token: bob.token });
+      assert.deepEqual((silent.frames[0] as ReadyFrame).rooms, { [roomId]: 1 });
+      await postMany(s, admin, roomId, 5, 3);
+      await silent.waitForSeq(roomId, 6);
+      // A room it is added to later flows too, still without a word from the client.
+      const later = await createRoom(s.baseUrl, admin, 'added later');
+      await addMember(s.baseUrl, admin, later, bob);
+      await silent.waitFor((f) => f.type === 'room.added' && f.room.id === later, 'room.added');
+      await post(s, admin, later, 'in the new room');
+      await silent.waitForSeq(later, 1);
+      await silent.barrier();
+      assert.deepEqual(silent.seqs(roomId), range(2, 6), 'the live messages after ready, once, in order; nothing from before');
+      assert.deepEqual(silent.seqs(later), [1]);
+      await silent.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a resume sent first still gets every message once, in order, with no gap, including those posted before it was read', async () => {
+    // A long wait stands for a slow link: the messages below are posted after `ready` but before
+    // the server reads the client's resume.
+    const s = await startTestServer({ stream: { heartbeatIntervalMs: 0, firstFrameWaitMs: 60_000 } });
+    try {
+      const admin = await setupAdmin(s.baseUrl);
+      const bob = await createUser(s.baseUrl, admin, 'bob', 'Bob');
+      const resumed = await createRoom(s.baseUrl, admin, 'resumed');
+      const other = await createRoom(s.baseUrl, admin, 'not named');
+      for (const r of [resumed, other]) await addMember(s.baseUrl, admin, r, bob);
+      await postMany(s, admin, resumed, 3);
+      const c = await StreamClient.ready(s.baseUrl, { token: bob.token });
+      assert.deepEqual((c.frames[0] as ReadyFrame).rooms, { [resumed]: 3, [other]: 0 });
+      await postMany(s, admin, resumed, 4, 2); // 4..7, held
+      await postMany(s, admin, other, 2); // 1..2, held
+      c.send({ type: 'resume', rooms: { [resumed]: 1 } });
+      await c.waitFor((f) => f.type === 'resumed' && f.roomId === resumed, 'resumed');
+      await post(s, admin, resumed, 'live'); // 8
+      await c.waitForSeq(resumed, 8);
+      await c.waitForSeq(other, 2);
+      await c.barrier();
+      assert.deepEqual(c.seqs(resumed), range(2, 8));
+      assert.deepEqual(c.seqs(other), [1, 2], 'a room the resume did not name gets what was held for it, then live');
+      await c.close();
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -54,6 +54,8 @@ export interface StreamGatewayOptions {
   maxBufferedBytes?: number;
   /** Messages per store read during a replay or gap fill (default 100). */
   replayPageSize?: number;
+  /** How long after `ready` live messages wait for a silent client's first frame (default 0.5 s). */
+  firstFrameWaitMs?: number;
   /** Heartbeat period (default 30 s); 0 disables the timer (tests call heartbeat() themselves). */
   heartbeatIntervalMs?: number;
   /** How long shutdown waits for closing handshakes before dropping sockets (default 2 s). */
@@ -94,6 +96,7 @@ export class StreamGateway implements ConnectionHost {
       maxBufferedBytes,
       replayPageSize: options.replayPageSize ?? 100,
       replayLowWaterBytes: Math.min(256 * KiB, Math.floor(maxBufferedBytes / 4)),
+      firstFrameWaitMs: options.firstFrameWaitMs ?? 500,
     };
     this.unsubscribeBus = options.bus.subscribe((event) => this.onEvent(event));
     const interval = options.heartbeatIntervalMs ?? 30_000;
