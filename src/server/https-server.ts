@@ -2,7 +2,7 @@
  * Built-in HTTPS (SPEC 2.1, 9): with TLS_CERT_FILE and TLS_KEY_FILE, the same Fastify app is also
  * served over TLS on HTTPS_PORT. Several real Chime clients accept only https:// URLs (AWS's GitHub
  * Action, its Node library and aws-delivlib refuse http:// before sending anything; see
- * shared/fixtures/chime-clients/client-reactions.json, httpUrlWithHttpsOnlyClient).
+ * test/fixtures/chime-clients/client-reactions.json, httpUrlWithHttpsOnlyClient).
  */
 import { readFileSync } from 'node:fs';
 import { type Server as HttpsServer, createServer } from 'node:https';

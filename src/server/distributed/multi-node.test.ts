@@ -51,7 +51,7 @@ async function postHook(baseUrl: string, hook: Hook, content: string, deadlineMs
   return { status: res.status, headers: res.headers, json, text, ms: Date.now() - t0 };
 }
 
-/** Every answer on a webhook URL is JSON (shared/fixtures/chime-clients rule 3); errors carry a Message (rule 4). */
+/** Every answer on a webhook URL is JSON (test/fixtures/chime-clients rule 3); errors carry a Message (rule 4). */
 function assertJsonError(a: Answer, status: number, code: string): void {
   assert.equal(a.status, status, `expected ${status} ${code}, got ${a.status}: ${a.text}`);
   assert.match(a.headers.get('content-type') ?? '', /^application\/json/, `content-type of the ${status}`);

@@ -2,7 +2,7 @@
  * Answers requests that Node's HTTP parser refuses before any route sees them (malformed requests,
  * Content-Length together with Transfer-Encoding, headers or URL over 16 KiB, header and request
  * timeouts) with the same JSON `{Code, Message}` body as every other error: AWS's own Chime client
- * libraries JSON.parse every response body and crash on anything else (shared/fixtures/chime-clients
+ * libraries JSON.parse every response body and crash on anything else (test/fixtures/chime-clients
  * README, rule 3). Installed as Fastify's clientErrorHandler and on the HTTPS server of main.ts.
  *
  * Never logs the raw packet Node attaches to the error: it holds the request line, token included.

@@ -1,5 +1,5 @@
 /**
- * Every request recorded from a real Amazon Chime webhook client (shared/fixtures/chime-clients),
+ * Every request recorded from a real Amazon Chime webhook client (test/fixtures/chime-clients),
  * replayed byte for byte against a real server: method, path with a real webhook id, query with its
  * real token, headers in wire order and case (minus Host, Content-Length, Transfer-Encoding and
  * Connection, which the HTTP client frames itself), body bytes. aws-delivlib's requests are also

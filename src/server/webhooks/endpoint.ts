@@ -5,7 +5,7 @@
  * not the API's: the body is JSON whatever the Content-Type says, and every answer — errors from
  * the framework included — is `application/json` `{Code, Message}` with a status from the SPEC 2.3
  * table (AWS's Chime client libraries JSON.parse every response body and crash on anything else;
- * shared/fixtures/chime-clients/README.md, rules 1–5). Chime's own description of these webhooks,
+ * test/fixtures/chime-clients/README.md, rules 1–5). Chime's own description of these webhooks,
  * with its 4 KB message limit and 1 request per second per webhook:
  * https://docs.aws.amazon.com/chime/latest/ug/webhooks.html
  *

@@ -1,8 +1,8 @@
 /**
  * The body of a webhook post → the message text (SPEC 2.2), or an InvalidPayload error whose
- * Message says what to fix. Pure, so every vector in shared/test-vectors can pin it.
+ * Message says what to fix. Pure, so every vector in test/vectors can pin it.
  *
- * What real Chime clients send (shared/fixtures/chime-clients): a UTF-8 JSON object with the key
+ * What real Chime clients send (test/fixtures/chime-clients): a UTF-8 JSON object with the key
  * `Content`, under any Content-Type or none; pure-ASCII JSON with \uXXXX escapes (Python) or raw
  * UTF-8 (Node); unknown keys beside it (pyChime sends "Content-Type" inside the JSON).
  */

@@ -1,5 +1,5 @@
 /**
- * Every vector of shared/test-vectors webhook-bodies-{malformed,types-keys,size,encoding} and
+ * Every vector of test/vectors webhook-bodies-{malformed,types-keys,size,encoding} and
  * request-variants, posted to a real server over HTTP on every backend, each pinned by name to one
  * answer. Where a vector leaves a choice ("pin"), the choice is made here, with the reason beside it.
  * Where a vector's text disagrees with SPEC.md, the SPEC wins and the entry says so.
