@@ -43,12 +43,15 @@ describe('carillon CLI', () => {
   test('--help lists every command; each command has its own --help', () => {
     const main = run(['--help']);
     assert.equal(main.code, 0);
-    for (const c of ['serve', 'user create', 'room create', 'room add-member', 'PORT', 'DATABASE_URL', 'WEBHOOK_RATE_PER_SECOND']) assert.ok(main.out.includes(c), `--help mentions ${c}`);
-    for (const args of [['serve', '--help'], ['user', 'create', '--help'], ['room', 'create', '--help'], ['room', 'add-member', '--help']]) {
+    for (const c of ['serve', 'user create', 'room create', 'room add-member', 'backup FILE', 'PORT', 'DATABASE_URL', 'WEBHOOK_RATE_PER_SECOND']) assert.ok(main.out.includes(c), `--help mentions ${c}`);
+    for (const args of [['serve', '--help'], ['user', 'create', '--help'], ['room', 'create', '--help'], ['room', 'add-member', '--help'], ['backup', '--help']]) {
       const r = run(args);
       assert.equal(r.code, 0, `${args.join(' ')}: ${r.err}`);
       assert.match(r.out, /^Usage: carillon/);
     }
+    // What the help promises about output is what the next test checks.
+    assert.match(run(['user', 'create', '--help']).out, /prints its id alone on standard output/);
+    assert.match(run(['room', 'create', '--help']).out, /Prints the room id alone on\nstandard output/);
   });
 
   test('bad configuration: every problem listed in one message, exit 1', () => {
@@ -64,9 +67,13 @@ describe('carillon CLI', () => {
     const env = { DATA_DIR: dataDir };
     const u1 = run(['user', 'create', '--email', 'Ops@Example.com', '--alias', 'ops', '--display-name', 'Ops Lead', '--password', 'correct horse battery', '--system-admin'], env);
     assert.equal(u1.code, 0, u1.err);
-    assert.match(u1.out, /created user ops <ops@example.com> id [0-9a-f-]{36} \(system administrator\)/);
+    // stdout is the id alone (USER_ID=$(carillon user create …)); the description is on stderr.
+    assert.match(u1.out, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
+    assert.match(u1.err, /created user ops <ops@example.com> \(system administrator\)/);
     const u2 = run(['user', 'create', '--email', 'dev@example.com', '--alias', 'dev', '--display-name', 'Dev'], { ...env, CARILLON_PASSWORD: 'another good password' });
     assert.equal(u2.code, 0, u2.err);
+    assert.match(u2.out, /^[0-9a-f-]{36}\n$/);
+    assert.notEqual(u2.out, u1.out);
     const dup = run(['user', 'create', '--email', 'x@example.com', '--alias', 'dev', '--display-name', 'X', '--password', 'correct horse battery'], env);
     assert.equal(dup.code, 2);
     assert.match(dup.err, /alias is already taken/);
@@ -79,10 +86,14 @@ describe('carillon CLI', () => {
 
     const room = run(['room', 'create', 'Deployments', '--admin', 'ops@example.com'], env);
     assert.equal(room.code, 0, room.err);
-    const roomId = /id ([0-9a-f-]{36})/.exec(room.out)![1]!;
+    // What its --help promises: the room id alone, so ROOM=$(carillon room create …) works.
+    assert.match(room.out, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
+    assert.match(room.err, /created room "Deployments" administered by ops@example.com/);
+    const roomId = room.out.trim();
     const add = run(['room', 'add-member', 'Deployments', 'dev@example.com'], env);
     assert.equal(add.code, 0, add.err);
     assert.match(add.out, /added dev@example.com as member/);
+    // The id it printed is a room id the other commands take.
     const again = run(['room', 'add-member', roomId, 'dev@example.com'], env);
     assert.equal(again.code, 2);
     assert.match(again.err, /already a member/);

@@ -1,5 +1,6 @@
-/** Commands added by other parts of Carillon (webhooks, the post client), listed in --help. */
+/** Commands added by other parts of Carillon (webhooks, the post client, backup), listed in --help. */
 import type { Config } from '../server/config.js';
+import { backupCommand } from './backup.js';
 import { webhookCommands } from './webhook-commands.js';
 
 export interface CliExtension {
@@ -10,4 +11,4 @@ export interface CliExtension {
   run(config: Config, args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number>;
 }
 
-export const cliExtensions: CliExtension[] = [...webhookCommands];
+export const cliExtensions: CliExtension[] = [...webhookCommands, backupCommand];

@@ -14,8 +14,8 @@ const MAIN_HELP = `Usage: carillon [command] [options]
 
 Commands:
   serve                               run the server (default)
-  user create                         create a user account
-  room create NAME --admin EMAIL      create a room administered by EMAIL
+  user create                         create a user account and print its id
+  room create NAME --admin EMAIL      create a room administered by EMAIL and print its id
   room add-member ROOM EMAIL          add a user to a room
 ${cliExtensions.map((c) => `  ${c.usage.padEnd(36)}${c.summary}`).join('\n')}
 
@@ -41,8 +41,10 @@ async function userCreate(config: Config, args: string[], io: CliIo): Promise<vo
   if (values.help) {
     io.out(`Usage: carillon user create --email EMAIL --alias ALIAS --display-name NAME [--password PASSWORD] [--system-admin]
 
-Creates a user account. The password may instead be given in CARILLON_PASSWORD (keeps it out of
-the shell history and the process list).
+Creates a user account and prints its id alone on standard output, so that
+USER_ID=$(carillon user create …) works; a description of the account goes to standard error.
+The password may instead be given in CARILLON_PASSWORD (keeps it out of the shell history and
+the process list).
 `);
     return;
   }
@@ -63,13 +65,19 @@ the shell history and the process list).
     throw new UsageError(describeValidationError(validate.errors![0]!, 'user'));
   }
   const user = await withServices(config, (s) => s.users.createUnchecked({ ...input, isSystemAdmin: values['system-admin'] }));
-  io.out(`created user ${user.alias} <${user.email}> id ${user.id}${user.isSystemAdmin ? ' (system administrator)' : ''}\n`);
+  io.err(`created user ${user.alias} <${user.email}>${user.isSystemAdmin ? ' (system administrator)' : ''}\n`);
+  io.out(`${user.id}\n`);
 }
 
 async function roomCreate(config: Config, args: string[], io: CliIo): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: { admin: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) {
-    io.out('Usage: carillon room create NAME --admin EMAIL\n\nCreates a room; the user with EMAIL becomes its administrator. Prints the room id.\n');
+    io.out(`Usage: carillon room create NAME --admin EMAIL
+
+Creates a room; the user with EMAIL becomes its administrator. Prints the room id alone on
+standard output, so that ROOM=$(carillon room create …) works; a description goes to standard
+error.
+`);
     return;
   }
   if (positionals.length !== 1 || !values.admin) throw new UsageError('usage: carillon room create NAME --admin EMAIL');
@@ -78,13 +86,18 @@ async function roomCreate(config: Config, args: string[], io: CliIo): Promise<vo
     if (!admin) throw new UsageError(`no user with email ${values.admin}; create it first with carillon user create`);
     return s.rooms.create(admin, positionals[0]!);
   });
-  io.out(`created room "${room.name}" id ${room.id}\n`);
+  io.err(`created room "${room.name}" administered by ${values.admin!.trim().toLowerCase()}\n`);
+  io.out(`${room.id}\n`);
 }
 
 async function roomAddMember(config: Config, args: string[], io: CliIo): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: { role: { type: 'string', default: 'member' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) {
-    io.out('Usage: carillon room add-member ROOM EMAIL [--role member|administrator]\n\nAdds the user with EMAIL to ROOM (a room id, or a unique room name).\n');
+    io.out(`Usage: carillon room add-member ROOM EMAIL [--role member|administrator]
+
+Adds the user with EMAIL to ROOM (a room id, or a unique room name), as a member unless --role
+says administrator. Prints one line saying what it did.
+`);
     return;
   }
   if (positionals.length !== 2) throw new UsageError('usage: carillon room add-member ROOM EMAIL [--role member|administrator]');

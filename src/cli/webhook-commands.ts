@@ -14,23 +14,26 @@ import { type CliIo, UsageError, resolveRoom, withServices } from './common.js';
 
 const CREATE_HELP = `Usage: carillon webhook create ROOM NAME
 
-Creates a webhook in ROOM (a room id, or a unique room name) and prints its URL. Anyone with the
-URL can post to the room: keep it secret. Uses the server's DATA_DIR / DATABASE_URL and its secret
-(SECRET, SECRET_FILE or DATA_DIR/secret), so run it with the same settings as the server.
+Creates a webhook in ROOM (a room id, or a unique room name) and prints its URL alone on
+standard output, so that WEBHOOK_URL=$(carillon webhook create …) works; a description goes to
+standard error. Anyone with the URL can post to the room: keep it secret. Uses the server's
+DATA_DIR / DATABASE_URL and its secret (SECRET, SECRET_FILE or DATA_DIR/secret), so run it with
+the same settings as the server, or the URL it prints will not work.
 `;
 
 const LIST_HELP = `Usage: carillon webhook list ROOM
 
-Prints the webhooks of ROOM (a room id, or a unique room name), one per line:
+Prints the webhooks of ROOM (a room id, or a unique room name), one per line and nothing else:
 ID<TAB>NAME<TAB>URL. Run it with the same settings as the server (see carillon webhook create --help).
 `;
 
 const POST_HELP = `Usage: carillon post URL TEXT [--retries N] [--max-wait SECONDS]
 
 Posts TEXT ("-" reads it from standard input) to a Chime-compatible incoming webhook URL, as
-{"Content": TEXT}, and prints the MessageId. On 429 (throttled) or 503 (unavailable) it waits as
-long as the server's Retry-After says and tries again, at most N times (default 3), waiting at most
-SECONDS each time (default 60). Exits 1 with the server's Message when the post is refused.
+{"Content": TEXT}, and prints the MessageId alone on standard output. On 429 (throttled) or 503
+(unavailable) it waits as long as the server's Retry-After says and tries again, at most N times
+(default 3), waiting at most SECONDS each time (default 60). Exits 1 with the server's Message
+when the post is refused.
 `;
 
 function wantsHelp(args: string[]): boolean {
@@ -46,10 +49,11 @@ async function webhookCreate(config: Config, args: string[], io: CliIo): Promise
   if (positionals.length !== 2) throw new UsageError('usage: carillon webhook create ROOM NAME (see --help)');
   const [roomRef, name] = positionals as [string, string];
   const secret = loadSecret(config).secret;
-  const created = await withServices(config, async (s) => {
+  const { created, roomId } = await withServices(config, async (s) => {
     const roomId = await resolveRoom(s.store, roomRef);
-    return new WebhookService(s, secret).create(SERVER_ACTOR, roomId, name);
+    return { created: await new WebhookService(s, secret).create(SERVER_ACTOR, roomId, name), roomId };
   });
+  io.err(`created webhook "${created.name}" (id ${created.id}) in room ${roomId}; anyone with its URL can post to the room: keep it secret\n`);
   io.out(`${created.url}\n`);
   return 0;
 }
@@ -167,5 +171,5 @@ async function post(_config: Config, args: string[], io: CliIo): Promise<number>
 export const webhookCommands: CliExtension[] = [
   { words: 'webhook create', usage: 'webhook create ROOM NAME', summary: 'create a webhook and print its URL', run: webhookCreate },
   { words: 'webhook list', usage: 'webhook list ROOM', summary: 'list a room\'s webhooks with their URLs', run: webhookList },
-  { words: 'post', usage: 'post URL TEXT', summary: 'post TEXT to a Chime-compatible webhook URL', run: post },
+  { words: 'post', usage: 'post URL TEXT', summary: 'post TEXT to a Chime-compatible webhook URL, print the MessageId', run: post },
 ];

@@ -72,14 +72,18 @@ describe('carillon webhook create / list and carillon post, against a running se
   let url: string;
   let ciUrl: string;
 
-  test('webhook create ROOM NAME prints the URL; ROOM is a unique name or an id', async () => {
+  test('webhook create ROOM NAME prints the URL alone; ROOM is a unique name or an id', async () => {
     const byName = await cli('webhook', 'create', 'Ops', 'Deploy bot');
     assert.equal(byName.code, 0, byName.stderr);
-    url = byName.stdout.trim();
-    assert.match(url, new RegExp(`^${base.replace(/[.]/g, '\\.')}/incomingwebhooks/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\?token=[A-Za-z0-9]{72}$`));
+    // Exactly the URL and a newline, so WEBHOOK_URL=$(carillon webhook create …) works; the rest is on stderr.
+    assert.match(byName.stdout, new RegExp(`^${base.replace(/[.]/g, '\\.')}/incomingwebhooks/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\\?token=[A-Za-z0-9]{72}\n$`));
+    url = byName.stdout.slice(0, -1);
+    assert.match(byName.stderr, new RegExp(`created webhook "Deploy bot" \\(id [0-9a-f-]{36}\\) in room ${roomId}; .*keep it secret`));
+    assert.ok(!byName.stderr.includes(url.split('token=')[1]!), 'the token is printed once, on stdout');
     const byId = await cli('webhook', 'create', roomId, 'CI bot');
     assert.equal(byId.code, 0, byId.stderr);
-    ciUrl = byId.stdout.trim();
+    assert.match(byId.stdout, /^http:\/\/\S+\n$/);
+    ciUrl = byId.stdout.slice(0, -1);
     // The server lists them with the same URLs: one secret, one store.
     const listed = await call(base, 'GET', `/api/v1/rooms/${roomId}/webhooks`, { token: admin.token });
     const tokens = listed.body.webhooks.map((w: { url: string }) => w.url.split('?')[1]);
@@ -95,11 +99,11 @@ describe('carillon webhook create / list and carillon post, against a running se
     assert.ok(url.includes(lines[0]![0]!));
   });
 
-  test('post URL TEXT posts and prints the MessageId', async () => {
+  test('post URL TEXT posts and prints the MessageId alone', async () => {
     const r = await cli('post', url, 'Hello from the CLI');
     assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^[0-9a-f-]{36}\n$/);
     const id = r.stdout.trim();
-    assert.match(id, /^[0-9a-f-]{36}$/);
     const messages = (await call(base, 'GET', `/api/v1/rooms/${roomId}/messages`, { token: admin.token })).body.messages;
     const m = messages.find((x: { id: string }) => x.id === id);
     assert.equal(m.content, 'Hello from the CLI');
@@ -170,6 +174,9 @@ describe('carillon webhook create / list and carillon post, against a running se
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, usage);
     }
+    // The output the help promises is the output the tests above check.
+    assert.match((await cli('webhook', 'create', '--help')).stdout, /prints its URL alone on\nstandard output/);
+    assert.match((await cli('post', '--help')).stdout, /prints the MessageId alone on standard output/);
     const main = await cli('--help');
     for (const line of [/webhook create ROOM NAME/, /webhook list ROOM/, /post URL TEXT/]) assert.match(main.stdout, line);
   });
