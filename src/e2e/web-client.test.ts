@@ -5,91 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { WEB_CONTENT_SECURITY_POLICY } from '../server/http/web-client.js';
-import { RESULTS_DIR, type WebTestServer, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
-import { type TestUser, addMember, call, createRoom, createUser, setupAdmin } from '../test-support/server.js';
+import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
+import { addMember, call, createRoom, createUser, setupAdmin } from '../test-support/server.js';
+import {
+  PASSWORD,
+  VIEWPORTS,
+  type ViewportName,
+  eventually,
+  newPage,
+  openRoom,
+  postMessage,
+  postWebhook,
+  roomItem,
+  shot,
+  signIn,
+  watch,
+} from '../test-support/web-page.js';
 
-const VIEWPORTS = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
-} as const;
-type ViewportName = keyof typeof VIEWPORTS;
-
-const PASSWORD = 'correct horse battery';
 const enabled = chromiumAvailable();
-
-/** Polls until `check` stops throwing (Playwright's auto-waiting expect is not in playwright-core). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last instanceof Error ? last.message : String(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(RESULTS_DIR, `${name}.png`), fullPage: false });
-}
-
-/** Uncaught errors and CSP refusals fail the test: the build must run under the strict policy. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    if (/Content Security Policy|Refused to (?:execute|load|apply)/i.test(text)) problems.push(`CSP: ${text}`);
-  });
-  return problems;
-}
-
-async function newPage(browser: Browser, s: WebTestServer, vp: ViewportName): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
-  const ctx = await browser.newContext({ ...VIEWPORTS[vp], baseURL: s.baseUrl });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.baseUrl });
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(10_000);
-  return { ctx, page, problems: watch(page) };
-}
-
-async function signIn(page: Page, email: string): Promise<void> {
-  await page.goto('/');
-  await page.getByLabel('Email', { exact: true }).fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  await page.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
-}
-
-/** Opens a room from the list (on phones the list is its own screen). */
-async function openRoom(page: Page, vp: ViewportName, name: string): Promise<void> {
-  if (vp === 'phone' && !(await page.getByRole('navigation', { name: 'Rooms' }).isVisible())) {
-    await page.getByRole('button', { name: 'Back to rooms' }).click();
-  }
-  await roomItem(page, name).click();
-  await page.getByRole('heading', { level: 1, name }).waitFor();
-}
-
-function roomItem(page: Page, name: string): Locator {
-  return page.locator('.room-item', { has: page.locator('.room-item-name', { hasText: new RegExp(`^${name}$`) }) });
-}
-
-async function postMessage(baseUrl: string, user: TestUser, roomId: string, content: string): Promise<{ id: string; seq: number }> {
-  const r = await call(baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: user.token, body: { content } });
-  assert.equal(r.status, 201, r.text);
-  return r.body.message;
-}
-
-async function postWebhook(url: string, content: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Content: content }) });
-  return { status: res.status, body: await res.json() };
-}
 
 async function openManageWebhooks(page: Page, how: 'pointer' | 'keyboard' = 'pointer'): Promise<Locator> {
   const gear = page.getByRole('button', { name: 'Room settings', exact: true });
@@ -386,6 +322,10 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
           static async requestPermission() { window.Notification.permission = 'granted'; return 'granted'; }
           constructor(title, options) { window.__notifications.push({ title, body: options && options.body }); }
           close() {}
+        };
+        // The app shows them through its service worker when one is active (issue 13): record those too.
+        if (window.ServiceWorkerRegistration) ServiceWorkerRegistration.prototype.showNotification = async function (title, options) {
+          window.__notifications.push({ title, body: options && options.body });
         };
       `);
       try {

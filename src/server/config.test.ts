@@ -7,6 +7,7 @@ describe('configuration', () => {
     const { config } = loadConfig({});
     assert.equal(config.port, 8080);
     assert.equal(config.publicUrl, 'http://localhost:8080');
+    assert.equal(config.publicUrlSet, false, 'the default is not a PUBLIC_URL someone chose (the web client warns about it)');
     assert.match(config.dataDir, /\/data$/);
     assert.equal(config.databaseUrl, undefined);
     assert.equal(config.webhookRatePerSecond, 1);
@@ -20,6 +21,9 @@ describe('configuration', () => {
     assert.equal(config.port, 2000);
     assert.equal(config.webhookBurst, 5);
     assert.equal(config.publicUrl, 'https://chat.example.com');
+    assert.equal(config.publicUrlSet, true);
+    assert.equal(loadConfig({ PUBLIC_URL: 'http://localhost:8080' }).config.publicUrlSet, true, 'set, even to the default');
+    assert.equal(loadConfig({ PUBLIC_URL: '' }).config.publicUrlSet, false, 'empty means unset');
     assert.deepEqual(rest, ['serve', '--help']);
   });
 

@@ -99,14 +99,17 @@ export interface WebTestServer {
   close(): Promise<void>;
 }
 
-/** A test server on a fixed port whose PUBLIC_URL is its real address, so webhook URLs work as copied. */
+/**
+ * A test server on a fixed port whose PUBLIC_URL is its real address, so webhook URLs work as copied.
+ * `{ PUBLIC_URL: '' }` leaves it unset, as a server started without it: http://localhost:PORT.
+ */
 export async function startWebTestServer(env: Record<string, string> = {}): Promise<WebTestServer> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startTestServer({
     port,
     // Browser flows post several times a second to one webhook; the limit has its own tests.
-    env: { PUBLIC_URL: baseUrl, WEBHOOK_RATE_PER_SECOND: '50', WEBHOOK_BURST: '50', LOG_LEVEL: 'warn', ...env },
+    env: { PORT: String(port), PUBLIC_URL: baseUrl, WEBHOOK_RATE_PER_SECOND: '50', WEBHOOK_BURST: '50', LOG_LEVEL: 'warn', ...env },
   });
   let app = server.app;
   const logger = pino({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));

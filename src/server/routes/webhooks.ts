@@ -14,6 +14,15 @@ const Webhook = Type.Object({
   createdAt: Type.Integer({ description: 'epoch milliseconds' }),
 });
 
+/** The list, with where its URLs point: the web client warns when that is the default http://localhost:PORT. */
+const WebhookList = Type.Object({
+  webhooks: Type.Array(Webhook),
+  publicUrl: Type.String({ description: 'PUBLIC_URL, the base of every webhook URL (no trailing slash)' }),
+  publicUrlSet: Type.Boolean({
+    description: 'false when PUBLIC_URL is not set and webhook URLs use the default http://localhost:PORT, which works only on the server\'s own machine',
+  }),
+});
+
 const NameBody = Type.Object({ name: WebhookName }, { additionalProperties: false });
 const WebhookParams = Type.Object({ roomId: Uuid, webhookId: Uuid });
 
@@ -25,11 +34,11 @@ export const webhookRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => as
       tags: ['webhooks'],
       summary: 'The room\'s webhooks with their URLs (room administrators)',
       params: RoomIdParams,
-      response: { 200: Type.Object({ webhooks: Type.Array(Webhook) }), ...errors(401, 403, 404) },
+      response: { 200: WebhookList, ...errors(401, 403, 404) },
     },
   }, async (req) => {
     const { user } = await rc.caller(req);
-    return { webhooks: await webhooks.list(user, req.params.roomId) };
+    return { webhooks: await webhooks.list(user, req.params.roomId), publicUrl: rc.config.publicUrl, publicUrlSet: rc.config.publicUrlSet };
   });
 
   app.post('/rooms/:roomId/webhooks', {

@@ -87,8 +87,30 @@ for (const backend of availableBackends()) {
       assert.match(toTestWebhook(created.body).token, /^[A-Za-z0-9]{72}$/);
       const listed = await api(owner, 'GET', '/webhooks');
       assert.deepEqual(listed.body.webhooks.find((w: { id: string }) => w.id === created.body.id), created.body);
+      // Where the URLs point, and that PUBLIC_URL was not set (the default): the web client warns then.
+      assert.deepEqual(Object.keys(listed.body).sort(), ['publicUrl', 'publicUrlSet', 'webhooks']);
+      assert.equal(listed.body.publicUrl, s.config.publicUrl);
+      assert.match(listed.body.publicUrl, /^http:\/\/localhost:\d+$/);
+      assert.equal(listed.body.publicUrlSet, false);
       assert.equal((await postTo(created.body.url, 'hello from a new webhook')).status, 200);
       assert.equal((await api(owner, 'DELETE', `/webhooks/${created.body.id}`)).status, 204);
+    });
+
+    test('with PUBLIC_URL set, the list says so and every URL starts with it', async () => {
+      const other = await startTestServer({ backend, env: { PUBLIC_URL: 'https://chat.example.com/' } });
+      try {
+        const admin = await setupAdmin(other.baseUrl);
+        const room = await createRoom(other.baseUrl, admin, 'Elsewhere');
+        const created = await call(other.baseUrl, 'POST', `/api/v1/rooms/${room}/webhooks`, { token: admin.token, body: { name: 'CI' } });
+        assert.equal(created.status, 201, created.text);
+        const listed = await call(other.baseUrl, 'GET', `/api/v1/rooms/${room}/webhooks`, { token: admin.token });
+        assert.equal(listed.status, 200, listed.text);
+        assert.equal(listed.body.publicUrl, 'https://chat.example.com');
+        assert.equal(listed.body.publicUrlSet, true);
+        assert.ok(listed.body.webhooks[0].url.startsWith('https://chat.example.com/incomingwebhooks/'), listed.body.webhooks[0].url);
+      } finally {
+        await other.close();
+      }
     });
 
     test('names: 1–64 characters after trimming, no control characters, unique in the room ignoring case', async () => {
@@ -196,6 +218,10 @@ for (const backend of availableBackends()) {
       const doc = (await call(s.baseUrl, 'GET', '/api/v1/openapi.json')).body;
       const list = doc.paths['/api/v1/rooms/{roomId}/webhooks'];
       assert.ok(list.get.responses['200'] && list.post.responses['201'] && list.post.responses['409']);
+      const listed = list.get.responses['200'].content['application/json'].schema;
+      assert.deepEqual(Object.keys(listed.properties).sort(), ['publicUrl', 'publicUrlSet', 'webhooks']);
+      assert.equal(listed.properties.publicUrlSet.type, 'boolean');
+      assert.match(listed.properties.publicUrlSet.description, /PUBLIC_URL is not set/);
       assert.ok(list.post.requestBody.content['application/json'].schema.properties.name);
       const one = doc.paths['/api/v1/rooms/{roomId}/webhooks/{webhookId}'];
       assert.ok(one.patch.responses['200'] && one.delete.responses['204']);

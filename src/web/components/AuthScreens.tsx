@@ -1,7 +1,7 @@
 /** First-run setup and sign-in (SPEC 7: the labels are pinned). */
 import { type FormEvent, type ReactNode, useId, useState } from 'react';
 import type { User } from '../../shared/api-types';
-import { ALIAS_PATTERN, LIMITS } from '../../shared/limits';
+import { ALIAS_INPUT_PATTERN, LIMITS } from '../../shared/limits';
 import { api, errorMessage } from '../lib/api';
 import { Logo } from './Logo';
 
@@ -83,7 +83,7 @@ export function SetupScreen({ onDone }: { onDone: (user: User) => void }) {
           required
           autoCapitalize="none"
           spellCheck={false}
-          pattern={ALIAS_PATTERN.slice(1, -1)}
+          pattern={ALIAS_INPUT_PATTERN}
           maxLength={LIMITS.aliasMaxChars}
           value={alias}
           onChange={(e) => setAlias(e.target.value.toLowerCase())}

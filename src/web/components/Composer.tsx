@@ -1,7 +1,8 @@
 /** The message box (SPEC 7): textbox "Message"; Enter sends, Shift+Enter starts a new line. */
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from 'react';
 import { LIMITS } from '../../shared/limits';
-import { errorMessage } from '../lib/api';
+import { ApiError, errorMessage } from '../lib/api';
+import type { StreamStatus } from '../lib/stream';
 import { SendIcon } from './icons';
 
 function codePoints(s: string): number {
@@ -10,10 +11,24 @@ function codePoints(s: string): number {
   return n;
 }
 
-export function Composer({ roomId, roomName, onSend }: { roomId: string; roomName: string; onSend(content: string): Promise<void> }) {
+interface ComposerProps {
+  roomId: string;
+  roomName: string;
+  /** The stream's state: once it is live again the server is reachable, and a network error is stale. */
+  connection: StreamStatus;
+  onSend(content: string): Promise<void>;
+}
+
+/** Why the last send failed; `unreachable` when the server could not be reached at all (the draft is kept). */
+interface SendError {
+  message: string;
+  unreachable: boolean;
+}
+
+export function Composer({ roomId, roomName, connection, onSend }: ComposerProps) {
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<SendError | null>(null);
   const drafts = useRef(new Map<string, string>());
   const box = useRef<HTMLTextAreaElement>(null);
   const currentRoom = useRef(roomId);
@@ -29,6 +44,11 @@ export function Composer({ roomId, roomName, onSend }: { roomId: string; roomNam
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [roomId]);
 
+  // "Cannot reach the server" is over once the connection is back: the draft can be sent now.
+  useEffect(() => {
+    if (connection === 'live') setError((e) => (e?.unreachable ? null : e));
+  }, [connection]);
+
   const length = codePoints(text);
   const tooLong = length > LIMITS.contentMaxCodePoints;
 
@@ -41,7 +61,7 @@ export function Composer({ roomId, roomName, onSend }: { roomId: string; roomNam
       setText('');
       drafts.current.delete(roomId);
     } catch (e) {
-      setError(errorMessage(e));
+      setError({ message: errorMessage(e), unreachable: e instanceof ApiError && e.status === 0 });
     } finally {
       setBusy(false);
       box.current?.focus();
@@ -64,7 +84,7 @@ export function Composer({ roomId, roomName, onSend }: { roomId: string; roomNam
     <form className="composer" onSubmit={onSubmit}>
       {error ? (
         <p className="composer-error" role="alert">
-          {error}
+          {error.message}
         </p>
       ) : null}
       <div className={`composer-box${tooLong ? ' composer-box-invalid' : ''}`}>

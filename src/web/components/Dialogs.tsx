@@ -1,7 +1,7 @@
 /** The small dialogs: New room, Add members, New user. */
 import { type FormEvent, useState } from 'react';
 import type { Room, RoomRole } from '../../shared/api-types';
-import { ALIAS_PATTERN, LIMITS } from '../../shared/limits';
+import { ALIAS_INPUT_PATTERN, LIMITS } from '../../shared/limits';
 import { api, errorMessage } from '../lib/api';
 import { Field, FormError } from './AuthScreens';
 import { Modal } from './Modal';
@@ -129,7 +129,7 @@ export function NewUserDialog({ onClose }: { onClose(): void }) {
           required
           autoCapitalize="none"
           spellCheck={false}
-          pattern={ALIAS_PATTERN.slice(1, -1)}
+          pattern={ALIAS_INPUT_PATTERN}
           maxLength={LIMITS.aliasMaxChars}
           hint="The @handle for mentions: lower-case letters, digits, dots, dashes and underscores"
           value={alias}

@@ -2,6 +2,10 @@
  * Manage webhooks (SPEC 2.5, 7), for room administrators: New → Webhook name → Create; per row
  * Copy webhook URL, Regenerate URL, Rename, Delete. Regenerate and Delete are confirmed inside the
  * dialog (the list steps aside, so each action has exactly one button at a time).
+ *
+ * When PUBLIC_URL is not set, webhook URLs use the default http://localhost:PORT, which only the
+ * server's own machine reaches: if this page was opened at another address, the dialog says so and
+ * how to fix it (the list tells whether PUBLIC_URL was set).
  */
 import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
 import type { WebhookWithUrl } from '../../shared/api-types';
@@ -22,12 +26,23 @@ interface Props {
 
 type Confirming = { kind: 'regenerate' | 'delete'; webhook: WebhookWithUrl } | null;
 
+/** The base of the webhook URLs when it is the unset default and this page is somewhere else; null otherwise. */
+function defaultPublicUrlElsewhere(publicUrl: string | undefined, publicUrlSet: boolean | undefined): string | null {
+  if (publicUrl === undefined || publicUrlSet !== false) return null;
+  try {
+    return new URL(publicUrl).origin === window.location.origin ? null : publicUrl;
+  } catch {
+    return null;
+  }
+}
+
 function byName(a: WebhookWithUrl, b: WebhookWithUrl): number {
   return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
 }
 
 export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: Props) {
   const [webhooks, setWebhooks] = useState<WebhookWithUrl[] | null>(null);
+  const [localhostUrl, setLocalhostUrl] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
@@ -42,7 +57,9 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
 
   const load = useCallback(async () => {
     try {
-      setWebhooks((await api.webhooks(roomId)).sort(byName));
+      const list = await api.webhooks(roomId);
+      setWebhooks(list.webhooks.sort(byName));
+      setLocalhostUrl(defaultPublicUrlElsewhere(list.publicUrl, list.publicUrlSet));
     } catch (e) {
       setError(errorMessage(e));
       setWebhooks([]);
@@ -183,6 +200,18 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
       }
     >
       <div className="webhooks" ref={listRef}>
+        {localhostUrl ? (
+          <div className="webhooks-warning" role="note" aria-label="Webhook URLs point at localhost">
+            <p>
+              <strong>Webhook URLs point at localhost</strong> (<code>{localhostUrl}</code>): they work only for scripts on the server’s own
+              machine, because <code>PUBLIC_URL</code> is not set.
+            </p>
+            <p>
+              To fix it, set <code>PUBLIC_URL</code> to the address scripts use to reach this server, for example{' '}
+              <code>PUBLIC_URL={window.location.origin}</code>, and restart Carillon. The URLs here then use it; their tokens stay the same.
+            </p>
+          </div>
+        ) : null}
         {notice ? (
           <p className="form-notice" role="status">
             {notice}
