@@ -12,6 +12,7 @@ import { benchDurableCommit } from './disk.js';
 import { type FanoutResult, CLOSED_LOOP_POSTERS, benchFanout } from './fanout.js';
 import { type IngestResult, benchIngest } from './ingest.js';
 import { LOAD_CORE, QUICK, SERVER_CORE, fmt, hasTaskset, repoRoot } from './lib.js';
+import { NOTIFY_ALL_PER_ROOM, PUSH_BENCH_RATE, type PushBenchResult, benchPush } from './push.js';
 import { benchRender } from './render.js';
 import { LATE_MS, type ScaleResult, benchScale } from './scale.js';
 
@@ -55,6 +56,7 @@ const cold = await step('cold start', () => benchColdStart(coldMessages));
 const ingest: IngestResult = await step('ingest', () => benchIngest());
 const fanout: FanoutResult = await step('fan-out', () => benchFanout());
 const scale: ScaleResult = await step('scale and memory', () => benchScale());
+const push: PushBenchResult = await step('web push', () => benchPush());
 const loadAverage1mAtEnd = Number(loadavg()[0]!.toFixed(2));
 
 const targets = [
@@ -123,6 +125,16 @@ section('Memory (server VmRSS)', [
   ['max under the scale load', scale.memory.underLoadMaxRssKiB],
 ]);
 
+const msOrNa = (n: number | null) => (n === null ? 'n/a' : ms(n));
+section(`Web Push (issue 13): pushes to a loopback push service; webhook POST latency at ${PUSH_BENCH_RATE} posts/s (open loop, ${push.latency.seconds} s) with and without subscriptions`, [
+  ['', 'without subscriptions', 'with subscriptions'],
+  [`pushes/s (burst of ${push.throughput.posts} posts × 10 devices, all delivered: ${push.throughput.pushesReceived}/${push.throughput.pushesExpected})`, '', fmt(push.throughput.perSecond, 0)],
+  ['outbox drained after the last post, ms', '', fmt(push.throughput.drainAfterLastPostMs, 0)],
+  ['webhook POST p50 ms', msOrNa(push.latency.without.p50), msOrNa(push.latency.with.p50)],
+  ['webhook POST p99 ms', msOrNa(push.latency.without.p99), msOrNa(push.latency.with.p99)],
+  [`pushes during the run (${NOTIFY_ALL_PER_ROOM} 'all' members per room)`, '0', `${push.latency.with.pushesReceived} / ${push.latency.with.pushesExpected}`],
+]);
+
 section('Durability floor: one SQLite commit, WAL + synchronous=FULL, on the bench temp dir', [
   ['p50 ms', 'p99 ms', 'max ms'],
   [ms(disk.p50), ms(disk.p99), ms(disk.max)],
@@ -141,5 +153,5 @@ section('Targets (issue 7)', [['target', 'figure', ''], ...targets.map((t) => [t
 console.log(out.join('\n'));
 writeFileSync(
   join(repoRoot, 'bench/results.json'),
-  `${JSON.stringify({ machine: { ...info, loadAverage1mAtEnd }, quick: QUICK, ingest, fanout, scale, durableCommit: disk, render: { rows: render.rows, typicalP99: render.typicalP99, worstP99: render.worstP99 }, coldStart: { ...cold, messages: coldMessages }, targets }, null, 2)}\n`,
+  `${JSON.stringify({ machine: { ...info, loadAverage1mAtEnd }, quick: QUICK, ingest, fanout, scale, push, durableCommit: disk, render: { rows: render.rows, typicalP99: render.typicalP99, worstP99: render.worstP99 }, coldStart: { ...cold, messages: coldMessages }, targets }, null, 2)}\n`,
 );

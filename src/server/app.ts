@@ -31,12 +31,19 @@ import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js'
 import { InProcessPresence, type PresenceTracker } from './realtime/presence.js';
 import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
+import { ReadStateService } from './services/read-state.js';
 import { RoomService } from './services/room-service.js';
 import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
 import { MemoryRateLimiter, type RateLimiter } from './webhooks/rate-limiter.js';
 import { WebhookService } from './webhooks/webhook-service.js';
+import { EndpointPolicy } from './push/endpoint-policy.js';
+import { PushDispatcher, type PushDispatcherOptions, type PushTransport } from './push/dispatcher.js';
+import { PushSender } from './push/sender.js';
+import { PushService } from './push/push-service.js';
+import { type VapidKeys, deriveVapidKeys } from './push/vapid.js';
+import { pushRoutes } from './routes/push.js';
 
 /** Slow-client limits for every listener (HTTP here, HTTPS in https-server.ts). */
 export const HTTP_TIMEOUTS = Object.freeze({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 });
@@ -61,6 +68,11 @@ export interface AppDeps {
   secret: Buffer;
   /** Per-webhook rate limit; default: an in-process token bucket from WEBHOOK_RATE_PER_SECOND / WEBHOOK_BURST. */
   rateLimiter?: RateLimiter;
+  /**
+   * Web Push delivery tuning (push/dispatcher.ts; defaults suit production). `transport` replaces
+   * the real sender; `enabled: false` never starts the delivery loops (a node that only serves).
+   */
+  push?: Partial<PushDispatcherOptions> & { transport?: PushTransport; enabled?: boolean };
 }
 
 /** Mutable run state that main.ts flips during shutdown. */
@@ -76,6 +88,8 @@ declare module 'fastify' {
       state: AppState;
       context: ServiceContext;
       stream: StreamGateway;
+      /** Web Push delivery (started when the server listens, stopped before it closes). */
+      push: PushDispatcher;
       /** Route schemas not compiled yet; main.ts compiles them in the background after start-up. */
       schemas: DeferredCompiles;
     };
@@ -99,6 +113,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const bus = deps.bus ?? new InProcessBus((err, event) => app.log.error({ err, event: event.type }, 'an event subscriber failed'));
   const presence = deps.presence ?? new InProcessPresence(bus);
   const extra = deps.events;
+  // Web Push: the VAPID keys come from the secret (the same on every node), derived on first use.
+  let keys: VapidKeys | undefined;
+  const vapidKeys = () => (keys ??= deriveVapidKeys(deps.secret));
+  const pushPolicy = new EndpointPolicy(config.pushEndpointHosts);
   const context: ServiceContext = {
     config,
     store: deps.store,
@@ -111,7 +129,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     users: new UserService(context),
     rooms: new RoomService(context),
     messages: new MessageService(context),
+    readState: new ReadStateService(context),
     webhooks: new WebhookService(context, deps.secret),
+    push: new PushService(context, { keys: vapidKeys, policy: pushPolicy }),
   };
 
   // The routes' schemas compile on first use, or in the background after start-up (main.ts).
@@ -171,7 +191,29 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => {
     await stream.close();
   });
-  app.decorate('carillon', { services, metrics, state, context, stream, schemas });
+  // Web Push delivery (issue 13): woken by every stored message, on any node; runs while the server listens.
+  const { transport, enabled = true, ...pushOptions } = deps.push ?? {};
+  const push = new PushDispatcher({
+    store: deps.store.push,
+    presence,
+    clock,
+    logger: app.log,
+    registry: metrics.registry,
+    policy: pushPolicy,
+    transport:
+      transport ??
+      new PushSender({ keys: vapidKeys, subject: config.pushSubject, timeoutMs: pushOptions.sendTimeoutMs ?? 10_000, maxSockets: pushOptions.concurrency ?? 8 }),
+    options: pushOptions,
+  });
+  bus.subscribe((event) => {
+    if (event.type === 'message.created') push.notify(event.message.roomId);
+  });
+  if (enabled) app.addHook('onListen', (done) => (push.start(), done()));
+  // Claimed, unsent pushes go back to the outbox and in-flight ones finish (bounded) before the store closes.
+  app.addHook('preClose', async () => {
+    await push.stop();
+  });
+  app.decorate('carillon', { services, metrics, state, context, stream, schemas, push });
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   // The web client (SPEC 7): static files at /, and index.html for page URLs no route matched.
@@ -227,6 +269,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(userRoutes(rc));
       await api.register(roomRoutes(rc));
       await api.register(webhookRoutes(rc));
+      await api.register(pushRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
       // The stream (SPEC 5) is a WebSocket, served by realtime/gateway.ts on the upgrade. This route
       // answers a plain GET with 426 and what to do, and puts the stream in the OpenAPI document.

@@ -4,12 +4,15 @@
  * the result is frozen and passed down, never read from a global.
  */
 import { resolve } from 'node:path';
+import { parseEndpointRule } from './push/endpoint-policy.js';
 
 export interface Config {
   readonly port: number;
   readonly host: string;
   /** Origin (and optional path) that webhook URLs and links are built from, without trailing slash. */
   readonly publicUrl: string;
+  /** Whether PUBLIC_URL was given; false means publicUrl is the default http://localhost:PORT. */
+  readonly publicUrlSet: boolean;
   readonly dataDir: string;
   /** postgres://… selects PostgreSQL; unset means embedded SQLite in dataDir. */
   readonly databaseUrl: string | undefined;
@@ -22,9 +25,13 @@ export interface Config {
   readonly httpsPort: number;
   readonly webhookRatePerSecond: number;
   readonly webhookBurst: number;
+  /** The VAPID `sub` of Web Push requests (RFC 8292): mailto: or https:, so push services can reach the operator. */
+  readonly pushSubject: string;
+  /** Push services allowed beyond the browsers' own (push/endpoint-policy.ts says the entry forms). */
+  readonly pushEndpointHosts: readonly string[];
 }
 
-type Kind = 'port' | 'string' | 'url' | 'positiveNumber' | 'positiveInt' | 'logLevel' | 'dbUrl' | 'redisUrl';
+type Kind = 'port' | 'string' | 'url' | 'positiveNumber' | 'positiveInt' | 'logLevel' | 'dbUrl' | 'redisUrl' | 'pushSubject' | 'hostList';
 
 interface OptionSpec {
   key: keyof Config;
@@ -50,6 +57,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'httpsPort', env: 'HTTPS_PORT', flag: '--https-port', kind: 'port', help: 'HTTPS port (default 8443)' },
   { key: 'webhookRatePerSecond', env: 'WEBHOOK_RATE_PER_SECOND', flag: '--webhook-rate-per-second', kind: 'positiveNumber', help: 'webhook posts refilled per second, per webhook (default 1)' },
   { key: 'webhookBurst', env: 'WEBHOOK_BURST', flag: '--webhook-burst', kind: 'positiveInt', help: 'webhook token-bucket capacity (default 1)' },
+  { key: 'pushSubject', env: 'PUSH_SUBJECT', flag: '--push-subject', kind: 'pushSubject', help: 'Web Push contact (VAPID sub): mailto:you@example.com or an https:// URL (default PUBLIC_URL if https, else mailto:postmaster@<its host>)' },
+  { key: 'pushEndpointHosts', env: 'PUSH_ENDPOINT_HOSTS', flag: '--push-endpoint-hosts', kind: 'hostList', help: 'more Web Push services to allow, comma-separated: host, *.domain or http(s)://host:port (the browsers\' own are always allowed)' },
 ];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -131,7 +140,29 @@ function parseValue(opt: OptionSpec, raw: string, problems: string[]): unknown {
     case 'string':
       if (raw === '') problems.push(`${where} must not be empty`);
       return raw;
+    case 'pushSubject':
+      if (!/^mailto:[^@\s]+@[^@\s]+$/.test(raw) && !/^https:\/\/[^\s/]+/.test(raw)) {
+        problems.push(`${where} must be mailto:you@example.com or an https:// URL where push services can reach the operator, got "${raw}"`);
+      }
+      return raw;
+    case 'hostList': {
+      const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      for (const entry of entries) {
+        const rule = parseEndpointRule(entry);
+        if (typeof rule === 'string') problems.push(`${where}: ${rule}`);
+      }
+      return entries;
+    }
   }
+}
+
+/**
+ * The VAPID contact when PUSH_SUBJECT is not set: PUBLIC_URL when it is https (push services reach
+ * the operator through the site), else a mailto: at its host (an http:// URL is not a valid `sub`).
+ */
+function defaultPushSubject(publicUrl: string): string {
+  const u = new URL(publicUrl);
+  return u.protocol === 'https:' ? publicUrl : `mailto:postmaster@${u.hostname}`;
 }
 
 /** Hides the password of a connection URL, for messages and logs. */
@@ -163,10 +194,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const publicUrl = (parsed.publicUrl as string | undefined) ?? `http://localhost:${port}`;
   const config: Config = {
     port,
     host: (parsed.host as string | undefined) ?? '0.0.0.0',
-    publicUrl: (parsed.publicUrl as string | undefined) ?? `http://localhost:${port}`,
+    publicUrl,
+    publicUrlSet: parsed.publicUrl !== undefined,
     dataDir: resolve((parsed.dataDir as string | undefined) ?? './data'),
     databaseUrl: parsed.databaseUrl as string | undefined,
     redisUrl: parsed.redisUrl as string | undefined,
@@ -178,6 +211,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     httpsPort: (parsed.httpsPort as number | undefined) ?? 8443,
     webhookRatePerSecond: (parsed.webhookRatePerSecond as number | undefined) ?? 1,
     webhookBurst: (parsed.webhookBurst as number | undefined) ?? 1,
+    pushSubject: (parsed.pushSubject as string | undefined) ?? defaultPushSubject(publicUrl),
+    pushEndpointHosts: Object.freeze((parsed.pushEndpointHosts as string[] | undefined) ?? []),
   };
   return { config: Object.freeze(config), rest };
 }

@@ -2,6 +2,26 @@
 
 export type RoomRole = 'administrator' | 'member';
 
+/** Which messages of a room notify a member: every one, mentions and alerts only (default), none. */
+export type NotifyLevel = 'all' | 'mentions' | 'none';
+export const NOTIFY_LEVELS: readonly NotifyLevel[] = ['all', 'mentions', 'none'];
+
+/** A member's read state in a room (PUT /api/v1/rooms/{roomId}/read, and the `room.read` frame). */
+export interface ReadState {
+  roomId: string;
+  /** The highest seq this user has read in the room; it never moves backwards. */
+  lastReadSeq: number;
+  /** Messages after lastReadSeq not sent by this user (at most LIMITS.unreadCountCap, 1000). */
+  unreadCount: number;
+  /** Of those, the ones that alert this user (SPEC 4; at most LIMITS.unreadCountCap). */
+  mentionCount: number;
+  /**
+   * The room's last seq when the counts were taken: messages with a larger seq are not in them
+   * (a client adds those it receives afterwards itself).
+   */
+  lastSeq: number;
+}
+
 export interface User {
   id: string;
   email: string;
@@ -19,6 +39,14 @@ export interface Room {
   role: RoomRole;
   /** The room's latest message seq (0 when empty). */
   lastSeq: number;
+  /** The caller's read state (the same on every device). */
+  lastReadSeq: number;
+  unreadCount: number;
+  mentionCount: number;
+  /** The caller's notification setting for the room. */
+  notify: NotifyLevel;
+  /** Muted: no notifications at all and the unread count is not emphasised. */
+  muted: boolean;
 }
 
 export interface Mentions {
@@ -70,4 +98,76 @@ export interface WebhookWithUrl {
   name: string;
   url: string;
   createdAt: number;
+}
+
+/** GET /api/v1/rooms/{roomId}/webhooks. */
+export interface WebhookList {
+  webhooks: WebhookWithUrl[];
+  /** PUBLIC_URL, the base of every webhook URL. */
+  publicUrl: string;
+  /** false: PUBLIC_URL is not set and the URLs use the default http://localhost:PORT. */
+  publicUrlSet: boolean;
+}
+
+// ---- Web Push (RFC 8030/8291/8292) ----
+
+/** GET /api/v1/push/public-key: the server's VAPID public key, for PushManager.subscribe({applicationServerKey}). */
+export interface PushPublicKey {
+  /** The uncompressed P-256 point (65 bytes), base64url without padding. */
+  publicKey: string;
+}
+
+/** POST /api/v1/push-subscriptions: exactly what the browser's PushSubscription.toJSON() gives. */
+export interface PushSubscriptionInput {
+  /** https URL of a known push service (the server refuses others with 400 and lists the allowed hosts). */
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: {
+    /** The subscription's P-256 public key: 65 bytes (uncompressed point), base64url. */
+    p256dh: string;
+    /** The subscription's auth secret: 16 bytes, base64url. */
+    auth: string;
+  };
+}
+
+/** A saved subscription (201 when new, 200 when the same user sent the same endpoint again). */
+export interface PushSubscriptionInfo {
+  id: string;
+  endpoint: string;
+  expirationTime: number | null;
+  createdAt: number;
+}
+
+/** A push payload's `body` is cut to this many characters (Unicode code points), "…" included. */
+export const PUSH_PREVIEW_MAX_CHARS = 200;
+
+/**
+ * The JSON payload of every push message (decrypt it in the service worker with
+ * `event.data.json()`). Sent to a member's devices when a message alerts them (SPEC 4) and they do
+ * not have the room open anywhere, or when their setting for the room is 'all'; never for their own
+ * messages, never with 'none' or muted.
+ */
+export interface PushPayload {
+  type: 'message';
+  roomId: string;
+  roomName: string;
+  messageId: string;
+  seq: number;
+  /** As the client labels the sender: "Name (Webhook)" for webhook posts, the display name for members. */
+  sender: string;
+  /**
+   * Plain text as the message reads on screen (Markdown, emoji, links and mentions rendered to
+   * text: `/md ## Deploy :rocket:` → `Deploy 🚀`), whitespace collapsed, at most
+   * PUSH_PREVIEW_MAX_CHARS code points (ending in "…" when cut).
+   */
+  body: string;
+  /** True when the message alerts this user (a mention, @All, @Present); false when sent for the 'all' setting. */
+  alert: boolean;
+  /** When it was posted, epoch milliseconds. */
+  createdAt: number;
+  /**
+   * The web client's path that opens the room at this message, relative to the server's origin:
+   * `/rooms/{roomId}?seq={seq}` (the client routes /rooms/{roomId}; `seq` is the message to show).
+   */
+  url: string;
 }

@@ -19,9 +19,21 @@ export const LIMITS = Object.freeze({
   messagePageMax: 100,
   /** Open streams per user on one server (tabs and devices); more is a runaway client. */
   streamsPerUser: 20,
+  /**
+   * Unread and mention counts stop here (the client shows "999+"): at most this many messages
+   * after a member's read position are looked at, so a long-unread busy room costs bounded work.
+   */
+  unreadCountCap: 1000,
 });
 
 /** Aliases that would collide with broadcast mentions. */
 export const RESERVED_ALIASES: ReadonlySet<string> = new Set(['all', 'present']);
 
 export const ALIAS_PATTERN = '^[a-z0-9._-]+$';
+
+/**
+ * ALIAS_PATTERN for an HTML `pattern` attribute, which browsers anchor themselves and compile with
+ * the `v` flag: there a `-` in a class must be escaped (`[a-z0-9._-]` is a syntax error, the
+ * browser logs it and checks nothing). Same set of aliases; also valid without `v` and under `u`.
+ */
+export const ALIAS_INPUT_PATTERN = '[a-z0-9._\\-]+';

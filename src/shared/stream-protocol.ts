@@ -25,7 +25,7 @@
  * socket was opened with ended (signed out, here or in another tab); do not reconnect: sign in again. A socket that does not answer the
  * server's WebSocket pings (every ~30 s) is dropped.
  */
-import type { Message, Room } from './api-types.js';
+import type { Message, ReadState, Room } from './api-types.js';
 
 export const STREAM_PATH = '/api/v1/stream';
 
@@ -81,10 +81,25 @@ export interface RoomAddedFrame {
   room: Room;
 }
 
-/** The user's own view of a room changed (e.g. their role): replace the room. */
+/**
+ * The user's own view of a room changed (their role, or their notification settings `notify` /
+ * `muted` changed on one of their devices): replace the room.
+ */
 export interface RoomChangedFrame {
   type: 'room.changed';
   room: Room;
+}
+
+/**
+ * The user's read state in a room changed, on any of their devices (PUT /rooms/{id}/read, or
+ * their own post, which marks the room read up to it): sent to every socket of that user, on every
+ * node. `lastReadSeq` never moves backwards. `unreadCount` (messages after lastReadSeq not sent by
+ * the user) and `mentionCount` (those that alert the user, SPEC 4) stop at 1000
+ * (LIMITS.unreadCountCap; show "999+"). They cover messages up to `lastSeq`: a client adds the ones
+ * with a larger seq that it receives itself, so a frame that crosses a live message counts it once.
+ */
+export interface RoomReadFrame extends ReadState {
+  type: 'room.read';
 }
 
 /** The user was removed from (or left) the room: nothing more of it is sent. */
@@ -119,6 +134,7 @@ export type ServerFrame =
   | RosterChangedFrame
   | RoomAddedFrame
   | RoomChangedFrame
+  | RoomReadFrame
   | RoomRemovedFrame
   | ResumedFrame
   | PongFrame

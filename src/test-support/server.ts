@@ -29,10 +29,15 @@ export interface StartOptions {
   stream?: AppDeps['stream'];
   /** Listen on this port instead of a random one (browser tests pass PUBLIC_URL with it, so webhook URLs work as given). */
   port?: number;
+  /** The event bus (default: in-process); two servers on one bus (or two Redis buses) stand for two nodes. */
+  bus?: AppDeps['bus'];
+  /** Another test server whose database this one shares (a second node); that server cleans it up. */
+  sameDatabaseAs?: TestServer;
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
-  const backend = await openBackend(options.backend ?? 'sqlite');
+  const shared = options.sameDatabaseAs?.backend;
+  const backend = shared ? { ...shared, cleanup: async () => {} } : await openBackend(options.backend ?? 'sqlite');
   const { config } = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -57,6 +62,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
     ...(options.stream ? { stream: options.stream } : {}),
+    ...(options.bus ? { bus: options.bus } : {}),
   });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };

@@ -7,7 +7,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore
 import type { Message, Room, User } from '../shared/api-types';
 import { api, setUnauthorizedHandler } from './lib/api';
 import { previewText, senderLabel } from './lib/format';
-import { type NotificationPermissionState, notificationPermission, requestNotificationPermission, showNotification } from './lib/notifications';
+import { type NotificationPermissionState, notificationPermission, requestNotificationPermission, shouldNotify } from './lib/notifications';
+import { disablePush, enablePush, showAppNotification } from './lib/service-worker';
 import { ChatStore } from './state/chat-store';
 import { SetupScreen, SignInScreen } from './components/AuthScreens';
 import { AddMembersDialog, NewRoomDialog, NewUserDialog } from './components/Dialogs';
@@ -117,12 +118,12 @@ const safeStorage = {
 type OpenDialog = 'newRoom' | 'newUser' | 'webhooks' | 'addMembers' | null;
 
 function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): void }) {
-  const alertHandler = useRef<(room: Room, m: Message) => void>(() => {});
+  const messageHandler = useRef<(room: Room, m: Message, alerting: boolean) => void>(() => {});
   const store = useMemo(
     () =>
       new ChatStore({
         me,
-        onAlert: (room, m) => alertHandler.current(room, m),
+        onMessage: (room, m, alerting) => messageHandler.current(room, m, alerting),
         onSignedOut: () => onSignedOut('Your session ended. Sign in again.'),
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -193,15 +194,27 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
     return () => window.removeEventListener('popstate', onPop);
   }, [store]);
 
-  // Desktop notifications for alerts, when allowed and the message is not already in front of the user.
-  alertHandler.current = (room, m) => {
-    if (notifications !== 'granted') return;
+  // Desktop notifications, as the room's setting says (all / mentions and alerts / none, or muted),
+  // when allowed and the message is not already in front of the user.
+  messageHandler.current = (room, m, alerting) => {
+    if (notifications !== 'granted' || !shouldNotify(room, alerting)) return;
     if (document.visibilityState === 'visible' && store.getState().activeRoomId === room.id) return;
-    showNotification(`${senderLabel(m.sender)} in #${room.name}`, previewText(m.content), m.id, () => select(room.id));
+    // Through the service worker when there is one (phone browsers allow no other kind).
+    void showAppNotification(
+      `${senderLabel(m.sender)} in #${room.name}`,
+      { body: previewText(m.content), tag: `room:${room.id}`, url: `/rooms/${room.id}?seq=${m.seq}` },
+      () => select(room.id),
+    );
   };
 
+  // Notifications allowed: this device also gets Web Push, for alerts while no tab is open.
+  useEffect(() => {
+    if (notifications === 'granted') void enablePush(api);
+  }, [notifications]);
+
   const rooms = Object.values(state.rooms);
-  const unreadTotal = rooms.reduce((n, r) => n + r.unread, 0);
+  // Muted rooms' unread messages are not emphasised; their mentions still count.
+  const unreadTotal = rooms.reduce((n, r) => n + (r.room.muted ? 0 : r.unread), 0);
   const alertTotal = rooms.reduce((n, r) => n + r.alerts, 0);
   const active = state.activeRoomId ? state.rooms[state.activeRoomId] : undefined;
 
@@ -212,6 +225,8 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
 
   const signOut = async () => {
     try {
+      // Before the session ends: this device must not keep receiving this user's alerts.
+      await disablePush(api);
       await api.logout();
     } catch {
       /* signed out anyway */
@@ -249,6 +264,7 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
           onSend={(content) => store.sendMessage(active.room.id, content)}
           onManageWebhooks={() => setDialog('webhooks')}
           onAddMembers={() => setDialog('addMembers')}
+          onSettings={(settings) => void store.setRoomSettings(active.room.id, settings).catch(() => {})}
         />
       ) : (
         <main className="room room-empty" aria-label="No room open">

@@ -13,7 +13,9 @@
  * `lastSent` is the highest seq sent on this socket for the room: nothing at or below it is sent again.
  */
 import type { RawData, WebSocket } from 'ws';
+import type { ReadState } from '../../shared/api-types.js';
 import { CLOSE_TOO_SLOW, type ClientFrame, type RoomSeqs } from '../../shared/stream-protocol.js';
+import { roomViewFor } from '../services/read-state.js';
 import { presentRoom } from '../services/room-service.js';
 import type { Store, UserRecord } from '../store/types.js';
 import { MessageEntry, encodeFrame } from './frames.js';
@@ -358,9 +360,8 @@ export class Connection {
       if (this.subs.has(roomId)) return;
       const { store } = this.host;
       // The event may be stale (added then removed at once): the store decides.
-      const role = await store.getMemberRole(roomId, this.user.id);
-      const room = role ? await store.getRoom(roomId) : null;
-      if (!role || !room) return;
+      const room = await roomViewFor(store, this.user.id, roomId);
+      if (!room) return;
       const channel = this.host.acquire(roomId);
       try {
         await channel.ready;
@@ -373,7 +374,7 @@ export class Connection {
         return;
       }
       this.subscribe(channel, this.awaitingFirstFrame ? 'held' : 'live');
-      this.send(encodeFrame({ type: 'room.added', room: presentRoom({ ...room, role, lastSeq: channel.position }) }));
+      this.send(encodeFrame({ type: 'room.added', room: presentRoom({ ...room, lastSeq: channel.position }) }));
     });
   }
 
@@ -390,10 +391,14 @@ export class Connection {
   roomChanged(roomId: string): void {
     this.enqueue(async () => {
       if (!this.subs.has(roomId)) return;
-      const role = await this.host.store.getMemberRole(roomId, this.user.id);
-      const room = role ? await this.host.store.getRoom(roomId) : null;
-      if (role && room && this.subs.has(roomId)) this.send(encodeFrame({ type: 'room.changed', room: presentRoom({ ...room, role }) }));
+      const room = await roomViewFor(this.host.store, this.user.id, roomId);
+      if (room && this.subs.has(roomId)) this.send(encodeFrame({ type: 'room.changed', room: presentRoom(room) }));
     });
+  }
+
+  /** The user's read position or counts in a room changed (on any of their devices). */
+  readChanged(state: ReadState): void {
+    if (this.subs.has(state.roomId)) this.send(encodeFrame({ type: 'room.read', ...state }));
   }
 
   // ---- sending and budget ----

@@ -6,9 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CLOSE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, type ReadyFrame, type ResumedFrame } from '../../shared/stream-protocol.js';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { CLOSE_RESTART, CLOSE_SIGNED_OUT, CLOSE_TOO_SLOW, type ReadyFrame, type ResumedFrame, type RoomChangedFrame, type RoomReadFrame } from '../../shared/stream-protocol.js';
 import { LIMITS } from '../../shared/limits.js';
 import { availableBackends } from '../../test-support/backends.js';
+import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
+import { createRedis } from '../distributed/redis-client.js';
+import { RedisBus } from '../distributed/redis-bus.js';
+import { type Bus, InProcessBus } from './bus.js';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { StreamClient, refusedUpgrade } from '../../test-support/stream-client.js';
 
@@ -442,6 +448,55 @@ for (const backend of availableBackends()) {
       assert.equal(changed.type === 'room.changed' && changed.room.role, 'administrator');
     });
 
+    test("read state: reading on one socket sends room.read to all of that user's sockets, and to no one else", async () => {
+      const [alice, bob] = await users('alice', 'bob');
+      const roomId = await createRoom(s.baseUrl, alice!, 'reading');
+      await addMember(s.baseUrl, alice!, roomId, bob!);
+      const desktop = track(await live(s, bob!));
+      const phone = track(await live(s, bob!));
+      const aliceC = track(await live(s, alice!));
+      await post(s, alice!, roomId, 'one');
+      await post(s, alice!, roomId, `two @${bob!.alias}`);
+      await post(s, alice!, roomId, 'three');
+      await phone.waitForSeq(roomId, 3);
+
+      const put = await call(s.baseUrl, 'PUT', `/api/v1/rooms/${roomId}/read`, { token: bob!.token, body: { seq: 1 } });
+      assert.equal(put.status, 200, put.text);
+      const expected = { type: 'room.read', roomId, lastReadSeq: 1, unreadCount: 2, mentionCount: 1, lastSeq: 3 };
+      for (const c of [phone, desktop]) {
+        assert.deepEqual(await c.waitFor<RoomReadFrame>((f) => f.type === 'room.read' && f.lastReadSeq === 1, 'room.read 1'), expected);
+      }
+      // A stale device's lower seq is a no-op: no frame. Then the rest is read.
+      await call(s.baseUrl, 'PUT', `/api/v1/rooms/${roomId}/read`, { token: bob!.token, body: { seq: 0 } });
+      await call(s.baseUrl, 'PUT', `/api/v1/rooms/${roomId}/read`, { token: bob!.token, body: { seq: 3 } });
+      await phone.waitFor((f) => f.type === 'room.read' && f.lastReadSeq === 3, 'room.read 3');
+      await Promise.all([phone.barrier(), aliceC.barrier()]);
+      assert.deepEqual(phone.ofType('room.read').map((f) => [f.lastReadSeq, f.unreadCount, f.mentionCount]), [[1, 2, 1], [3, 0, 0]]);
+      // Alice gets her own read state only (her posts marked the room read for her), never bob's.
+      assert.deepEqual(aliceC.ofType('room.read').map((f) => f.lastReadSeq), [1, 2, 3]);
+
+      // Bob's own post marks the room read for him: his other devices hear it.
+      const seq = await post(s, bob!, roomId, 'reply');
+      assert.deepEqual(
+        await desktop.waitFor<RoomReadFrame>((f) => f.type === 'room.read' && f.lastReadSeq === seq, 'room.read after own post'),
+        { type: 'room.read', roomId, lastReadSeq: seq, unreadCount: 0, mentionCount: 0, lastSeq: seq },
+      );
+    });
+
+    test("notification settings: a change on one device reaches the user's other sockets as room.changed", async () => {
+      const [alice, bob] = await users('alice', 'bob');
+      const roomId = await createRoom(s.baseUrl, alice!, 'settings');
+      await addMember(s.baseUrl, alice!, roomId, bob!);
+      const phone = track(await live(s, bob!));
+      const aliceC = track(await live(s, alice!));
+      const r = await call(s.baseUrl, 'PATCH', `/api/v1/rooms/${roomId}/settings`, { token: bob!.token, body: { notify: 'all', muted: true } });
+      assert.equal(r.status, 200, r.text);
+      const changed = await phone.waitFor<RoomChangedFrame>((f) => f.type === 'room.changed' && f.room.id === roomId, 'room.changed');
+      assert.deepEqual([changed.room.notify, changed.room.muted, changed.room.role], ['all', true, 'member']);
+      await aliceC.barrier();
+      assert.deepEqual(aliceC.ofType('room.changed'), [], 'other members hear nothing of it');
+    });
+
     test('webhook posts arrive live like member posts; webhook changes send roster.changed', async () => {
       const [alice, bob] = await users('alice', 'bob');
       const roomId = await createRoom(s.baseUrl, alice!, 'hooks');
@@ -514,6 +569,76 @@ for (const backend of availableBackends()) {
     });
   });
 }
+
+describe('read state across two nodes', { timeout: 120_000 }, () => {
+  const quiet = { warn: () => {}, info: () => {} };
+  const nodesOn: { name: string; buses: () => Promise<{ a: Bus; b: Bus; close: () => void }> }[] = [
+    // Two gateways on one bus: what each node's gateway does with the other's events.
+    { name: 'one shared bus', buses: async () => { const bus = new InProcessBus(); return { a: bus, b: bus, close: () => {} }; } },
+  ];
+  if (redisAvailable()) {
+    nodesOn.push({
+      name: 'Redis pub/sub',
+      buses: async () => {
+        const conns: Redis[] = [];
+        const bus = (node: string) => {
+          const [pub, sub] = [createRedis(testRedisUrl!, quiet, `${node}-pub`), createRedis(testRedisUrl!, quiet, `${node}-sub`)];
+          conns.push(pub, sub);
+          return new RedisBus(pub, sub, randomUUID(), () => {});
+        };
+        const a = bus('a');
+        const b = bus('b');
+        // Pub/sub is live once a probe published on one node arrives on the other.
+        let seen = false;
+        const off = b.subscribe((e) => (seen ||= e.type === 'webhooks.changed'));
+        for (let i = 0; i < 200 && !seen; i++) {
+          a.publish({ type: 'webhooks.changed', roomId: randomUUID() });
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        off();
+        assert.ok(seen, 'Redis pub/sub carries events between the two buses');
+        return { a, b, close: () => conns.forEach((c) => c.disconnect()) };
+      },
+    });
+  }
+
+  for (const { name, buses } of nodesOn) {
+    test(`reading or changing settings on node A reaches the user's socket on node B, and back (${name})`, async () => {
+      const { a: busA, b: busB, close } = await buses();
+      const backend = availableBackends().at(-1)!;
+      const a = await startTestServer({ backend, bus: busA, stream: { heartbeatIntervalMs: 0 } });
+      const b = await startTestServer({ sameDatabaseAs: a, bus: busB, stream: { heartbeatIntervalMs: 0 } });
+      const clients: StreamClient[] = [];
+      try {
+        const admin = await setupAdmin(a.baseUrl);
+        const bob = await createUser(a.baseUrl, admin, 'bob');
+        const roomId = await createRoom(a.baseUrl, admin, 'two nodes');
+        await addMember(a.baseUrl, admin, roomId, bob);
+        await post(a, admin, roomId, `hello @${bob.alias}`);
+        await post(a, admin, roomId, 'again');
+        const onA = await live(a, bob);
+        const onB = await live(b, bob);
+        clients.push(onA, onB);
+
+        assert.equal((await call(a.baseUrl, 'PUT', `/api/v1/rooms/${roomId}/read`, { token: bob.token, body: { seq: 1 } })).status, 200);
+        assert.deepEqual(
+          await onB.waitFor<RoomReadFrame>((f) => f.type === 'room.read', 'room.read on node B'),
+          { type: 'room.read', roomId, lastReadSeq: 1, unreadCount: 1, mentionCount: 0, lastSeq: 2 },
+        );
+        assert.equal((await call(b.baseUrl, 'PATCH', `/api/v1/rooms/${roomId}/settings`, { token: bob.token, body: { muted: true } })).status, 200);
+        const changed = await onA.waitFor<RoomChangedFrame>((f) => f.type === 'room.changed', 'room.changed on node A');
+        assert.equal(changed.room.muted, true);
+        const seq = await post(b, bob, roomId, 'from node B');
+        await onA.waitFor((f) => f.type === 'room.read' && f.lastReadSeq === seq, 'room.read on node A after the post on B');
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+        await b.close();
+        await a.close();
+        close();
+      }
+    });
+  }
+});
 
 describe('stream shutdown', () => {
   test('closing the server closes every socket with 1012 and a reconnect hint', async () => {

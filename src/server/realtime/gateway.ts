@@ -279,6 +279,13 @@ export class StreamGateway implements ConnectionHost {
       case 'webhooks.changed':
         this.rosterChanged(event.roomId);
         return;
+      case 'read.changed':
+        // Only this user's sockets: read state is per user, and the same on every device.
+        for (const conn of this.connectionsOf(event.userId)) conn.readChanged(event.state);
+        return;
+      case 'member.settings':
+        for (const conn of this.connectionsOf(event.userId)) conn.roomChanged(event.roomId);
+        return;
       case 'session.ended':
         // Rare (a sign-out), so a scan of this node's sockets rather than one more index to keep.
         for (const conn of [...this.connections]) {

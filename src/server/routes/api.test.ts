@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { LIMITS } from '../../shared/limits.js';
 import { availableBackends } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 
@@ -272,6 +273,143 @@ for (const backend of availableBackends()) {
   });
 }
 
+for (const backend of availableBackends()) {
+  describe(`read state and notification settings on ${backend}`, () => {
+    let s: TestServer;
+    let alice: TestUser;
+    let bob: TestUser;
+    let roomId: string;
+    const roomOf = async (u: TestUser, id = roomId) => {
+      const list = await call(s.baseUrl, 'GET', '/api/v1/rooms', { token: u.token });
+      assert.equal(list.status, 200, list.text);
+      const one = await call(s.baseUrl, 'GET', `/api/v1/rooms/${id}`, { token: u.token });
+      assert.equal(one.status, 200, one.text);
+      const listed = list.body.rooms.find((r: { id: string }) => r.id === id);
+      assert.deepEqual(listed, one.body.room, 'the list and the room agree');
+      return one.body.room;
+    };
+    const post = async (u: TestUser, content: string) => {
+      const r = await call(s.baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: u.token, body: { content } });
+      assert.equal(r.status, 201, r.text);
+      return r.body.message.seq as number;
+    };
+    const read = (u: TestUser, body: unknown, id = roomId) => call(s.baseUrl, 'PUT', `/api/v1/rooms/${id}/read`, { token: u.token, body });
+    const settings = (u: TestUser, body: unknown, id = roomId) => call(s.baseUrl, 'PATCH', `/api/v1/rooms/${id}/settings`, { token: u.token, body });
+
+    before(async () => {
+      s = await startTestServer({ backend });
+      alice = await setupAdmin(s.baseUrl, 'alice');
+      bob = await createUser(s.baseUrl, alice, 'bob');
+      roomId = await createRoom(s.baseUrl, alice, 'Reading');
+      await addMember(s.baseUrl, alice, roomId, bob);
+    });
+    after(() => s.close());
+
+    test('a room carries the caller\'s read state and settings; defaults: nothing unread, notify mentions, not muted', async () => {
+      const room = await roomOf(bob);
+      assert.deepEqual(
+        { lastSeq: room.lastSeq, lastReadSeq: room.lastReadSeq, unreadCount: room.unreadCount, mentionCount: room.mentionCount, notify: room.notify, muted: room.muted },
+        { lastSeq: 0, lastReadSeq: 0, unreadCount: 0, mentionCount: 0, notify: 'mentions', muted: false },
+      );
+      const created = await call(s.baseUrl, 'POST', '/api/v1/rooms', { token: bob.token, body: { name: 'Fresh' } });
+      assert.deepEqual(
+        [created.body.room.lastReadSeq, created.body.room.unreadCount, created.body.room.mentionCount, created.body.room.notify, created.body.room.muted],
+        [0, 0, 0, 'mentions', false],
+      );
+    });
+
+    test('counts: unread = others\' messages after lastReadSeq; mentions = those alerting me; posting marks read for its author', async () => {
+      await post(alice, 'one');
+      await post(alice, 'two @bob');
+      await post(alice, 'three');
+      await post(alice, '@All four');
+      const b = await roomOf(bob);
+      assert.deepEqual([b.lastSeq, b.lastReadSeq, b.unreadCount, b.mentionCount], [4, 0, 4, 2]);
+      const a = await roomOf(alice);
+      assert.deepEqual([a.lastReadSeq, a.unreadCount, a.mentionCount], [4, 0, 0], 'her own posts are read');
+      // Bob posts: everything up to his post is read for him; alice has one unread.
+      const seq = await post(bob, 'reply');
+      assert.deepEqual([(await roomOf(bob)).lastReadSeq, (await roomOf(bob)).unreadCount, (await roomOf(bob)).mentionCount], [seq, 0, 0]);
+      assert.deepEqual([(await roomOf(alice)).unreadCount, (await roomOf(alice)).mentionCount], [1, 0]);
+    });
+
+    test('PUT read: 200 with the state; lower is a no-op (never backwards); past the end is clamped', async () => {
+      const start = (await roomOf(alice)).lastSeq as number;
+      assert.equal((await read(alice, { seq: start })).status, 200);
+      await post(bob, 'b1 @alice');
+      await post(bob, 'b2');
+      await post(bob, 'b3 @alice');
+      assert.deepEqual([(await roomOf(alice)).unreadCount, (await roomOf(alice)).mentionCount], [3, 2]);
+      const r = await read(alice, { seq: start + 1 });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.body, { roomId, lastReadSeq: start + 1, unreadCount: 2, mentionCount: 1, lastSeq: start + 3 });
+      const stale = await read(alice, { seq: start - 2 });
+      assert.equal(stale.status, 200);
+      assert.deepEqual(stale.body, r.body, 'a stale device cannot un-read');
+      const past = await read(alice, { seq: 1_000_000 });
+      assert.deepEqual(past.body, { roomId, lastReadSeq: start + 3, unreadCount: 0, mentionCount: 0, lastSeq: start + 3 });
+      const room = await roomOf(alice);
+      assert.deepEqual([room.lastReadSeq, room.unreadCount, room.mentionCount], [start + 3, 0, 0]);
+    });
+
+    test('PUT read and PATCH settings: bad input → 400 with a Message naming what to fix', async () => {
+      const bad: [string, () => Promise<{ status: number; body: any }>, RegExp][] = [
+        ['negative seq', () => read(bob, { seq: -1 }), /'seq' must be at least 0/],
+        ['seq as a string', () => read(bob, { seq: '3' }), /'seq' must be of type integer/],
+        ['fractional seq', () => read(bob, { seq: 1.5 }), /'seq' must be of type integer/],
+        ['missing seq', () => read(bob, {}), /missing the required field 'seq'/],
+        ['unknown field', () => read(bob, { seq: 1, userId: alice.id }), /unknown field 'userId'/],
+        ['unknown notify', () => settings(bob, { notify: 'loud' }), /'notify' must be one of: all, mentions, none/],
+        ['muted as a string', () => settings(bob, { muted: 'yes' }), /'muted' must be of type boolean/],
+        ['empty settings', () => settings(bob, {}), /Give notify \(all, mentions or none\), muted \(true or false\), or both/],
+        ['another user\'s settings', () => settings(bob, { userId: alice.id, muted: true }), /unknown field 'userId'/],
+      ];
+      for (const [name, send, message] of bad) {
+        const r = await send();
+        assert.equal(r.status, 400, `${name}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.Code, 'InvalidRequest', name);
+        assert.match(r.body.Message, message, name);
+      }
+      const room = await roomOf(alice);
+      assert.deepEqual([room.notify, room.muted], ['mentions', false], 'nothing changed');
+    });
+
+    test('PATCH settings: notify and muted are the caller\'s own, kept, and returned with the room', async () => {
+      const all = await settings(bob, { notify: 'all' });
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual([all.body.room.id, all.body.room.notify, all.body.room.muted], [roomId, 'all', false]);
+      const muted = await settings(bob, { muted: true });
+      assert.deepEqual([muted.body.room.notify, muted.body.room.muted], ['all', true], 'a partial change keeps the rest');
+      assert.deepEqual([(await roomOf(bob)).notify, (await roomOf(bob)).muted], ['all', true]);
+      assert.deepEqual([(await roomOf(alice)).notify, (await roomOf(alice)).muted], ['mentions', false], 'not another member\'s');
+      // Muted rooms still count their mentions (so they can be found).
+      await post(alice, '@bob while muted');
+      assert.ok((await roomOf(bob)).mentionCount >= 1);
+      const both = await settings(bob, { notify: 'none', muted: false });
+      assert.deepEqual([both.body.room.notify, both.body.room.muted], ['none', false]);
+    });
+
+    test(`counting is capped at ${LIMITS.unreadCountCap}: a long-unread room shows the cap, not more`, async () => {
+      const busy = await createRoom(s.baseUrl, alice, 'Busy reading');
+      await addMember(s.baseUrl, alice, busy, bob);
+      const base = { roomId: busy, sender: { type: 'webhook' as const, id: randomUUID(), name: 'Bot' }, content: 'x', html: '<p>x</p>', createdAt: 1 };
+      const none = { all: false, present: false, userIds: [] as string[] };
+      await Promise.all(
+        Array.from({ length: LIMITS.unreadCountCap + 20 }, (_, i) =>
+          s.backend.store.appendMessage({ ...base, id: randomUUID(), mentions: i % 100 === 0 ? { ...none, userIds: [bob.id] } : none }),
+        ),
+      );
+      const room = await roomOf(bob, busy);
+      assert.equal(room.lastSeq, LIMITS.unreadCountCap + 20);
+      assert.equal(room.unreadCount, LIMITS.unreadCountCap);
+      // Mentions among the newest cap messages only (seq 21..1020): ids 101, 201, …, 1001 → 10.
+      assert.equal(room.mentionCount, 10);
+      const r = await read(bob, { seq: LIMITS.unreadCountCap + 10 }, busy);
+      assert.deepEqual([r.body.unreadCount, r.body.mentionCount], [10, 0]);
+    });
+  });
+}
+
 describe('OpenAPI, health, readiness and metrics', () => {
   let s: TestServer;
   before(async () => {
@@ -300,6 +438,8 @@ describe('OpenAPI, health, readiness and metrics', () => {
       ['/api/v1/rooms/{roomId}/roster', 'get'],
       ['/api/v1/rooms/{roomId}/messages', 'get'],
       ['/api/v1/rooms/{roomId}/messages', 'post'],
+      ['/api/v1/rooms/{roomId}/read', 'put'],
+      ['/api/v1/rooms/{roomId}/settings', 'patch'],
       ['/api/v1/stream', 'get'],
       ['/healthz', 'get'],
       ['/readyz', 'get'],

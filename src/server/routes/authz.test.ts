@@ -4,7 +4,7 @@
  * administrator manages users but has no rights in rooms they are not a member of.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 
@@ -40,6 +40,13 @@ const sysAdminOnly = (ok: number): Record<Role, [number, string?]> => ({
   member: [403, 'Forbidden'],
   roomAdmin: [403, 'Forbidden'],
   systemAdmin: [ok],
+});
+
+/** A browser's push subscription to FCM (a known push service), with real keys. */
+const pushSubscription = () => ({
+  endpoint: `https://fcm.googleapis.com/fcm/send/${randomBytes(12).toString('base64url')}`,
+  expirationTime: null,
+  keys: { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
 });
 
 const CASES: RouteCase[] = [
@@ -79,6 +86,19 @@ const CASES: RouteCase[] = [
   { name: 'GET /api/v1/rooms/:roomId/roster', request: async (c) => ({ method: 'GET', path: `/api/v1/rooms/${c.roomId}/roster` }), expect: roomRule(200) },
   { name: 'GET /api/v1/rooms/:roomId/messages', request: async (c) => ({ method: 'GET', path: `/api/v1/rooms/${c.roomId}/messages` }), expect: roomRule(200) },
   { name: 'POST /api/v1/rooms/:roomId/messages', request: async (c) => ({ method: 'POST', path: `/api/v1/rooms/${c.roomId}/messages`, body: { content: 'hello' } }), expect: roomRule(201) },
+  { name: 'PUT /api/v1/rooms/:roomId/read', request: async (c) => ({ method: 'PUT', path: `/api/v1/rooms/${c.roomId}/read`, body: { seq: 1 } }), expect: roomRule(200) },
+  { name: 'PATCH /api/v1/rooms/:roomId/settings', request: async (c) => ({ method: 'PATCH', path: `/api/v1/rooms/${c.roomId}/settings`, body: { notify: 'all' } }), expect: roomRule(200) },
+  { name: 'GET /api/v1/push/public-key', request: async () => ({ method: 'GET', path: '/api/v1/push/public-key' }), expect: anyUser(200) },
+  { name: 'POST /api/v1/push-subscriptions', request: async () => ({ method: 'POST', path: '/api/v1/push-subscriptions', body: pushSubscription() }), expect: anyUser(201) },
+  {
+    name: 'DELETE /api/v1/push-subscriptions (one\'s own)',
+    request: async (c, role) => {
+      const sub = pushSubscription();
+      if (role !== 'anonymous') await call(c.s.baseUrl, 'POST', '/api/v1/push-subscriptions', { token: c.users[role].token, body: sub });
+      return { method: 'DELETE', path: '/api/v1/push-subscriptions', body: { endpoint: sub.endpoint } };
+    },
+    expect: anyUser(204),
+  },
   {
     name: 'POST /api/v1/setup (already set up)',
     request: async () => ({ method: 'POST', path: '/api/v1/setup', body: { email: 'late@example.com', alias: 'late', displayName: 'Late', password: 'long enough password' } }),
@@ -150,6 +170,36 @@ describe('authorization: every route × every role', () => {
     assert.match(demote.body.Message, /at least one administrator/);
     const leave = await call(c.s.baseUrl, 'DELETE', `/api/v1/rooms/${roomId}/members/${c.users.member.id}`, { token: c.users.member.token });
     assert.equal(leave.status, 409);
+  });
+
+  test('read state and settings are one\'s own: a non-member gets 404 and changes nothing; a member changes only their own', async () => {
+    const [a, b, outsider] = [await c.fresh(), await c.fresh(), await c.fresh()];
+    const roomId = await createRoom(c.s.baseUrl, a, 'Private reading');
+    await addMember(c.s.baseUrl, a, roomId, b);
+    for (let i = 0; i < 3; i++) await call(c.s.baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: b.token, body: { content: `m${i} @${a.alias}` } });
+    const before = (await call(c.s.baseUrl, 'GET', `/api/v1/rooms/${roomId}`, { token: a.token })).body.room;
+    assert.deepEqual([before.unreadCount, before.mentionCount, before.notify, before.muted], [3, 3, 'mentions', false]);
+    // An outsider (also the system administrator, who is no member): 404 like any room route, nothing changed.
+    for (const who of [outsider, c.users.systemAdmin]) {
+      for (const [method, path, body] of [['PUT', 'read', { seq: 3 }], ['PATCH', 'settings', { muted: true }]] as const) {
+        const r = await call(c.s.baseUrl, method, `/api/v1/rooms/${roomId}/${path}`, { token: who.token, body });
+        assert.equal(r.status, 404, r.text);
+        assert.equal(r.body.Code, 'NotFound');
+        assert.match(r.body.Message, /not a member/);
+      }
+    }
+    // A room that does not exist answers the same.
+    const none = await call(c.s.baseUrl, 'PUT', `/api/v1/rooms/${randomUUID()}/read`, { token: a.token, body: { seq: 1 } });
+    assert.equal(none.status, 404);
+    // b reads and mutes: only b's membership changes.
+    assert.equal((await call(c.s.baseUrl, 'PUT', `/api/v1/rooms/${roomId}/read`, { token: b.token, body: { seq: 3 } })).status, 200);
+    assert.equal((await call(c.s.baseUrl, 'PATCH', `/api/v1/rooms/${roomId}/settings`, { token: b.token, body: { muted: true, notify: 'none' } })).status, 200);
+    const after = (await call(c.s.baseUrl, 'GET', `/api/v1/rooms/${roomId}`, { token: a.token })).body.room;
+    assert.deepEqual([after.lastReadSeq, after.unreadCount, after.mentionCount, after.notify, after.muted], [before.lastReadSeq, 3, 3, 'mentions', false]);
+    // There is no way to name another user: the body takes no userId.
+    const other = await call(c.s.baseUrl, 'PATCH', `/api/v1/rooms/${roomId}/settings`, { token: b.token, body: { userId: a.id, muted: true } });
+    assert.equal(other.status, 400);
+    assert.match(other.body.Message, /unknown field 'userId'/);
   });
 
   test('a logged-out token no longer works; logout needs a session', async () => {

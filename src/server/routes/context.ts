@@ -5,6 +5,8 @@ import { type Caller, requireCaller } from '../http/auth.js';
 import type { AuthService } from '../services/auth-service.js';
 import type { Clock } from '../services/context.js';
 import type { MessageService } from '../services/message-service.js';
+import type { PushService } from '../push/push-service.js';
+import type { ReadStateService } from '../services/read-state.js';
 import type { RoomService } from '../services/room-service.js';
 import type { UserService } from '../services/user-service.js';
 import type { WebhookService } from '../webhooks/webhook-service.js';
@@ -14,7 +16,9 @@ export interface Services {
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  readState: ReadStateService;
   webhooks: WebhookService;
+  push: PushService;
 }
 
 export interface RouteContext {

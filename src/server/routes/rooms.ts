@@ -1,10 +1,10 @@
 /** Rooms, members, roster and messages (SPEC 6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '../http/typebox.js';
-import type { RoomRole as RoomRoleName } from '../../shared/api-types.js';
+import type { NotifyLevel, RoomRole as RoomRoleName } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { presentMember, presentMessage } from '../http/presenters.js';
-import { Email, Member, Message, Room, RoomIdParams, RoomRole, RoomUserParams, Roster, Uuid, errors } from '../http/schemas.js';
+import { Email, Member, MemberSettingsBody, Message, ReadBody, ReadState, Room, RoomIdParams, RoomRole, RoomUserParams, Roster, Uuid, errors } from '../http/schemas.js';
 import { presentRoom } from '../services/room-service.js';
 import type { RouteContext } from './context.js';
 
@@ -12,7 +12,7 @@ const RoomName = Type.String({ minLength: 1, maxLength: LIMITS.roomNameMaxChars 
 const Seq = Type.Integer({ minimum: 0, description: 'must be a whole number' });
 
 export const roomRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async (app) => {
-  const { rooms, messages } = rc.services;
+  const { rooms, messages, readState } = rc.services;
 
   app.post('/rooms', {
     schema: {
@@ -38,6 +38,37 @@ export const roomRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async
   }, async (req) => {
     const { user } = await rc.caller(req);
     return { room: presentRoom(await rooms.get(user, req.params.roomId)) };
+  });
+
+  app.put('/rooms/:roomId/read', {
+    schema: {
+      tags: ['rooms'],
+      summary: 'Mark the room read up to a seq, for the caller on every device',
+      description:
+        'A seq past the room\'s last message is clamped to it; one at or below the current lastReadSeq changes nothing (reading never moves backwards). ' +
+        'Answers the read state; every stream of the caller gets it as a room.read frame. Counts stop at ' + LIMITS.unreadCountCap + '.',
+      params: RoomIdParams,
+      body: ReadBody,
+      response: { 200: ReadState, ...errors(400, 401, 404) },
+    },
+  }, async (req) => {
+    const { user } = await rc.caller(req);
+    return readState.markRead(user, req.params.roomId, req.body.seq);
+  });
+
+  app.patch('/rooms/:roomId/settings', {
+    schema: {
+      tags: ['rooms'],
+      summary: 'Change the caller\'s own notification settings in the room (notify, muted)',
+      description: 'The caller\'s other streams get room.changed.',
+      params: RoomIdParams,
+      body: MemberSettingsBody,
+      response: { 200: Type.Object({ room: Room }), ...errors(400, 401, 404) },
+    },
+  }, async (req) => {
+    const { user } = await rc.caller(req);
+    const { notify, muted } = req.body;
+    return { room: presentRoom(await readState.setSettings(user, req.params.roomId, { ...(notify !== undefined ? { notify: notify as NotifyLevel } : {}), ...(muted !== undefined ? { muted } : {}) })) };
   });
 
   app.post('/rooms/:roomId/members', {

@@ -47,6 +47,10 @@ export type DomainEvent =
   | { type: 'webhooks.changed'; roomId: string }
   /** A session was signed out: streams opened with it close (its id is the stored hash, never the token). */
   | { type: 'session.ended'; sessionId: string }
+  /** A member's read position or counts in a room changed (PUT …/read, their own post): every socket of theirs gets `room.read`. */
+  | { type: 'read.changed'; userId: string; state: import('../../shared/api-types.js').ReadState }
+  /** A member changed their own notification settings in a room: every socket of theirs gets `room.changed`. */
+  | { type: 'member.settings'; roomId: string; userId: string }
   /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
   | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 

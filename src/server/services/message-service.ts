@@ -12,6 +12,7 @@ import { type MessagePage, type MessageRecord, StoreGuardError, type UserRecord 
 import { requireMember, roomNotFound } from './access.js';
 import { checkContentSize, checkContentValue } from './content.js';
 import { PresenceUnavailableError, type ServiceContext } from './context.js';
+import { readAfterOwnPost } from './read-state.js';
 
 /** The webhook a post comes from, as authenticated by the webhook endpoint. */
 export interface WebhookSender {
@@ -32,7 +33,11 @@ export class MessageService {
 
   async postAsUser(actor: UserRecord, roomId: string, content: string): Promise<MessageRecord> {
     await requireMember(this.ctx.store, actor, roomId);
-    return this.post(roomId, { type: 'user', id: actor.id, name: actor.displayName }, content);
+    const message = await this.post(roomId, { type: 'user', id: actor.id, name: actor.displayName }, content);
+    // The post marked the room read up to it for its author (in the storing transaction): their
+    // other devices clear the room's badge.
+    this.ctx.events.publish({ type: 'read.changed', userId: actor.id, state: readAfterOwnPost(roomId, message.seq) });
+    return message;
   }
 
   postAsWebhook(webhook: WebhookSender, content: string): Promise<MessageRecord> {
@@ -67,6 +72,8 @@ export class MessageService {
           // Chime refuses @All/@Present in rooms of more than 50 members; the count is read in the storing transaction.
           ...(broadcast ? { maxMembers: LIMITS.broadcastMentionMaxMembers } : {}),
           ...(webhook ? { webhook } : {}),
+          // A member's post is read by its author: raised in the same transaction, so no extra commit.
+          ...(sender.type === 'user' ? { markReadBy: sender.id } : {}),
         },
       );
     } catch (e) {

@@ -2,11 +2,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Room, RoomRole, Roster } from '../../shared/api-types.js';
 import { AppError } from '../errors.js';
-import { type MemberRecord, type RoomWithRole, StoreConflictError, StoreGuardError, type UserRecord } from '../store/types.js';
+import { type MemberRecord, StoreConflictError, StoreGuardError, type UserRecord } from '../store/types.js';
 import { type Actor, isServer, requireMember, requireRoomAdmin, roomNotFound } from './access.js';
 import type { ServiceContext } from './context.js';
+import { type RoomView, roomViewFor, withReadCounts } from './read-state.js';
 
-export const presentRoom = (r: RoomWithRole): Room => ({ id: r.id, name: r.name, createdAt: r.createdAt, role: r.role, lastSeq: r.lastSeq });
+export const presentRoom = (r: RoomView): Room => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.createdAt,
+  role: r.role,
+  lastSeq: r.lastSeq,
+  lastReadSeq: r.lastReadSeq,
+  unreadCount: r.unreadCount,
+  mentionCount: r.mentionCount,
+  notify: r.notify,
+  muted: r.muted,
+});
 
 const lastAdmin = () =>
   new AppError('Conflict', 'A room needs at least one administrator; make another member an administrator first.');
@@ -14,25 +26,26 @@ const lastAdmin = () =>
 export class RoomService {
   constructor(private readonly ctx: ServiceContext) {}
 
-  async create(actor: UserRecord, name: string): Promise<RoomWithRole> {
+  async create(actor: UserRecord, name: string): Promise<RoomView> {
     const trimmed = name.trim();
     if (trimmed === '') throw new AppError('InvalidRequest', 'name must not be blank; give the room a name.');
     const now = this.ctx.clock.now();
     const room = await this.ctx.store.createRoom({ id: randomUUID(), name: trimmed, createdBy: actor.id, createdAt: now, lastSeq: 0 }, now);
     // The creator is the first member: their open streams subscribe to the room (room.added) like any added member's.
     this.ctx.events.publish({ type: 'member.added', roomId: room.id, userId: actor.id });
-    return { ...room, role: 'administrator' };
+    return { ...room, role: 'administrator', notify: 'mentions', muted: false, lastReadSeq: 0, unreadCount: 0, mentionCount: 0 };
   }
 
-  list(actor: UserRecord): Promise<RoomWithRole[]> {
-    return this.ctx.store.listRoomsForUser(actor.id);
+  /** The caller's rooms with their own read state, counts and notification settings. */
+  async list(actor: UserRecord): Promise<RoomView[]> {
+    return withReadCounts(this.ctx.store, actor.id, await this.ctx.store.listRoomsForUser(actor.id));
   }
 
-  async get(actor: UserRecord, roomId: string): Promise<RoomWithRole> {
-    const role = await requireMember(this.ctx.store, actor, roomId);
-    const room = await this.ctx.store.getRoom(roomId);
+  async get(actor: UserRecord, roomId: string): Promise<RoomView> {
+    await requireMember(this.ctx.store, actor, roomId);
+    const room = await roomViewFor(this.ctx.store, actor.id, roomId);
     if (!room) throw roomNotFound();
-    return { ...room, role };
+    return room;
   }
 
   async addMember(actor: Actor, roomId: string, who: { userId?: string; email?: string; role?: RoomRole }): Promise<MemberRecord> {
@@ -52,7 +65,8 @@ export class RoomService {
       throw e;
     }
     this.ctx.events.publish({ type: 'member.added', roomId, userId: user.id });
-    return { user, role, joinedAt: now };
+    const added = (await this.ctx.store.listMembers(roomId)).find((m) => m.user.id === user.id);
+    return added ?? { user, role, joinedAt: now, notify: 'mentions', muted: false, lastReadSeq: 0 };
   }
 
   async setRole(actor: Actor, roomId: string, userId: string, role: RoomRole): Promise<MemberRecord> {

@@ -3,19 +3,25 @@
  * setup and error translation) live in dialects/; everything here is portable SQL.
  */
 import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js';
-import type { Mentions, RoomRole } from '../../shared/api-types.js';
-import type { Database, MessagesTable, UsersTable, WebhooksTable } from './schema.js';
+import type { Mentions, NotifyLevel, RoomRole } from '../../shared/api-types.js';
+import type { Database, MessagesTable, RoomMembersTable, UsersTable, WebhooksTable } from './schema.js';
+import { KyselyPushStore, type PushStore } from './push-store.js';
 import {
+  type AlertCandidate,
   type AppendOptions,
+  type MemberState,
   type MemberRecord,
   type MessageDraft,
   type MessagePage,
   type MessageRecord,
+  type ReadMark,
   type RoomRecord,
   type RoomWithRole,
   type SessionRecord,
   type Store,
   StoreGuardError,
+  type UnreadRange,
+  type UnreadTally,
   type UserRecord,
   type WebhookRecord,
 } from './types.js';
@@ -62,6 +68,22 @@ const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
   deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
 });
 
+const toNotify = (v: string): NotifyLevel => (v === 'all' || v === 'none' ? v : 'mentions');
+
+const toMemberState = (r: Pick<Selectable<RoomMembersTable>, 'notify' | 'muted' | 'last_read_seq'>): MemberState => ({
+  notify: toNotify(r.notify),
+  muted: Number(r.muted) === 1,
+  lastReadSeq: Number(r.last_read_seq),
+});
+
+const memberStateColumns = ['room_members.notify', 'room_members.muted', 'room_members.last_read_seq'] as const;
+
+/** Rooms per tallyUnread query (bounds the statement's size and parameter count). */
+const TALLY_ROOMS_PER_QUERY = 200;
+
+/** LIKE pattern for a literal substring ('\\' escapes the wildcards). */
+const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 const userColumns = ['users.id', 'users.email', 'users.alias', 'users.display_name', 'users.password_hash', 'users.is_system_admin', 'users.created_at'] as const;
 
 interface PendingAppend {
@@ -100,6 +122,7 @@ export interface KyselyStoreOptions {
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
+  readonly push: PushStore;
   private readonly db: Kysely<Database>;
   private readonly translate: (e: unknown) => unknown;
   private readonly onClose: () => Promise<void>;
@@ -111,6 +134,7 @@ export class KyselyStore implements Store {
     this.translate = options.translateError;
     this.onClose = options.onClose;
     this.appender = options.appender;
+    this.push = new KyselyPushStore(options.db, options.dialect, options.translateError);
   }
 
   /** Every public method runs through here so driver errors become store errors. */
@@ -235,7 +259,7 @@ export class KyselyStore implements Store {
       const rows = await this.db
         .selectFrom('rooms')
         .innerJoin('room_members', 'room_members.room_id', 'rooms.id')
-        .select(['rooms.id', 'rooms.name', 'rooms.created_by', 'rooms.created_at', 'rooms.last_seq', 'room_members.role'])
+        .select(['rooms.id', 'rooms.name', 'rooms.created_by', 'rooms.created_at', 'rooms.last_seq', 'room_members.role', ...memberStateColumns])
         .where('room_members.user_id', '=', userId)
         .orderBy('rooms.name')
         .orderBy('rooms.id')
@@ -247,6 +271,7 @@ export class KyselyStore implements Store {
         createdAt: Number(r.created_at),
         lastSeq: Number(r.last_seq),
         role: r.role,
+        ...toMemberState(r),
       }));
     });
   }
@@ -268,12 +293,12 @@ export class KyselyStore implements Store {
       const rows = await this.db
         .selectFrom('room_members')
         .innerJoin('users', 'users.id', 'room_members.user_id')
-        .select([...userColumns, 'room_members.role', 'room_members.joined_at'])
+        .select([...userColumns, 'room_members.role', 'room_members.joined_at', ...memberStateColumns])
         .where('room_members.room_id', '=', roomId)
         .orderBy('users.display_name')
         .orderBy('users.id')
         .execute();
-      return rows.map((r) => ({ user: toUser(r), role: r.role, joinedAt: Number(r.joined_at) }));
+      return rows.map((r) => ({ user: toUser(r), role: r.role, joinedAt: Number(r.joined_at), ...toMemberState(r) }));
     });
   }
 
@@ -292,7 +317,130 @@ export class KyselyStore implements Store {
 
   addMember(roomId: string, userId: string, role: RoomRole, now: number): Promise<void> {
     return this.run(async () => {
-      await this.db.insertInto('room_members').values({ room_id: roomId, user_id: userId, role, joined_at: now }).execute();
+      // A new member starts with the room read: its history is there to scroll, not to badge.
+      await this.db
+        .insertInto('room_members')
+        .values({
+          room_id: roomId,
+          user_id: userId,
+          role,
+          joined_at: now,
+          last_read_seq: sql<number>`coalesce((select ${sql.ref('last_seq')} from ${sql.table('rooms')} where ${sql.ref('id')} = ${roomId}), 0)`,
+        })
+        .execute();
+    });
+  }
+
+  // ---- read state and notification settings ----
+
+  getMembership(roomId: string, userId: string): Promise<RoomWithRole | null> {
+    return this.run(async () => {
+      const r = await this.db
+        .selectFrom('rooms')
+        .innerJoin('room_members', 'room_members.room_id', 'rooms.id')
+        .select(['rooms.id', 'rooms.name', 'rooms.created_by', 'rooms.created_at', 'rooms.last_seq', 'room_members.role', ...memberStateColumns])
+        .where('rooms.id', '=', roomId)
+        .where('room_members.user_id', '=', userId)
+        .executeTakeFirst();
+      if (!r) return null;
+      return { id: r.id, name: r.name, createdBy: r.created_by, createdAt: Number(r.created_at), lastSeq: Number(r.last_seq), role: r.role, ...toMemberState(r) };
+    });
+  }
+
+  markRead(roomId: string, userId: string, seq: number): Promise<ReadMark | null> {
+    return this.run(async () => {
+      // The room's last seq only grows, so min(seq, it) read now is never past the room's end.
+      const room = await this.db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst();
+      if (!room) return null;
+      const lastSeq = Number(room.last_seq);
+      const target = Math.min(seq, lastSeq);
+      // One conditional UPDATE: concurrent marks from several devices can only raise it.
+      const raised = await this.db
+        .updateTable('room_members')
+        .set({ last_read_seq: target })
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .where('last_read_seq', '<', target)
+        .returning('last_read_seq')
+        .executeTakeFirst();
+      if (raised) return { lastReadSeq: Number(raised.last_read_seq), lastSeq, changed: true };
+      const current = await this.db
+        .selectFrom('room_members')
+        .select('last_read_seq')
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return current ? { lastReadSeq: Number(current.last_read_seq), lastSeq, changed: false } : null;
+    });
+  }
+
+  setMemberSettings(roomId: string, userId: string, settings: Partial<Pick<MemberState, 'notify' | 'muted'>>): Promise<boolean> {
+    return this.run(async () => {
+      const patch: { notify?: NotifyLevel; muted?: number } = {};
+      if (settings.notify !== undefined) patch.notify = settings.notify;
+      if (settings.muted !== undefined) patch.muted = settings.muted ? 1 : 0;
+      if (Object.keys(patch).length === 0) return (await this.getMemberRole(roomId, userId)) !== null;
+      const r = await this.db
+        .updateTable('room_members')
+        .set(patch)
+        .where('room_id', '=', roomId)
+        .where('user_id', '=', userId)
+        .returning('user_id')
+        .executeTakeFirst();
+      return r !== undefined;
+    });
+  }
+
+  /**
+   * Two index-backed queries per batch of rooms, whatever the number of rooms: each range is a
+   * (room_id = ?, seq > ?, seq <= ?) range scan of messages_room_seq_uq, and the caller keeps each
+   * range within LIMITS.unreadCountCap messages. Nothing here runs on the append path.
+   */
+  tallyUnread(userId: string, ranges: readonly UnreadRange[]): Promise<Map<string, UnreadTally>> {
+    return this.run(async () => {
+      const out = new Map<string, UnreadTally>();
+      const todo = ranges.filter((r) => r.through > r.after);
+      for (let i = 0; i < todo.length; i += TALLY_ROOMS_PER_QUERY) {
+        const batch = todo.slice(i, i + TALLY_ROOMS_PER_QUERY);
+        const base = this.db
+          .selectFrom('messages')
+          .where((eb) =>
+            eb.or(batch.map((r) => eb.and([eb('room_id', '=', r.roomId), eb('seq', '>', r.after), eb('seq', '<=', r.through)]))),
+          )
+          // Not the member's own messages.
+          .where((eb) => eb.or([eb('sender_type', '<>', 'user'), eb('sender_id', '<>', userId)]));
+        const counts = await base
+          .select(['room_id', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy('room_id')
+          .execute();
+        for (const c of counts) out.set(c.room_id, { unread: Number(c.n), alertCandidates: [] });
+        if (counts.length === 0) continue;
+        // Mentions are stored as JSON text ({"all":…,"present":…,"userIds":[…]}): a message that
+        // may alert this member names @All, @Present or their id. services/alerts.ts decides.
+        const candidates = await base
+          .select(['room_id', 'seq', 'sender_type', 'sender_id', 'sender_name', 'mentions', 'present_user_ids'])
+          .where((eb) =>
+            eb.or([
+              eb('mentions', 'like', '%"all":true%'),
+              eb('mentions', 'like', '%"present":true%'),
+              sql<boolean>`${sql.ref('mentions')} like ${likeContaining(`"${userId}"`)} escape '\\'`,
+            ]),
+          )
+          .orderBy('room_id')
+          .orderBy('seq')
+          .execute();
+        for (const m of candidates) {
+          const candidate: AlertCandidate = {
+            roomId: m.room_id,
+            seq: Number(m.seq),
+            sender: { type: m.sender_type, id: m.sender_id, name: m.sender_name },
+            mentions: JSON.parse(m.mentions) as Mentions,
+            ...(m.present_user_ids !== null ? { presentAtPost: JSON.parse(m.present_user_ids) as string[] } : {}),
+          };
+          out.get(m.room_id)?.alertCandidates.push(candidate);
+        }
+      }
+      return out;
     });
   }
 
@@ -451,6 +599,15 @@ export class KyselyStore implements Store {
         present_user_ids: draft.presentAtPost ? JSON.stringify(draft.presentAtPost) : null,
       })
       .execute();
+    if (options.markReadBy !== undefined) {
+      await trx
+        .updateTable('room_members')
+        .set({ last_read_seq: seq })
+        .where('room_id', '=', draft.roomId)
+        .where('user_id', '=', options.markReadBy)
+        .where('last_read_seq', '<', seq)
+        .execute();
+    }
     return { ...draft, seq };
   }
 

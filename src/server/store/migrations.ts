@@ -97,6 +97,75 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('messages').dropColumn('present_user_ids').execute();
     },
   },
+  // Per-member read state and notification settings (issue 13): the last seq the member has
+  // read (unread and mention counts are computed from it when the room list is read, never on
+  // the append path), which messages notify them ('all' | 'mentions' | 'none'), and mute (0/1).
+  '0003_member_read_state': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('room_members')
+        .addColumn('last_read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('room_members')
+        .addColumn('notify', 'text', (c) => c.notNull().defaultTo('mentions'))
+        .execute();
+      await db.schema
+        .alterTable('room_members')
+        .addColumn('muted', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // Existing members start with everything read: an upgrade must not light every room up "999+".
+      await sql`update room_members set last_read_seq = coalesce((select r.last_seq from rooms r where r.id = room_members.room_id), 0)`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      for (const c of ['muted', 'notify', 'last_read_seq']) {
+        await db.schema.alterTable('room_members').dropColumn(c).execute();
+      }
+    },
+  },
+  // Web Push (issue 13): browsers' subscriptions, a per-room cursor over the messages table (the
+  // durable source of what to push: nothing is added to the webhook's storing transaction), and the
+  // outbox of deliveries, unique per (subscription, message) so a re-run never queues one twice.
+  '0004_web_push': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('push_subscriptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('endpoint', 'text', (c) => c.notNull().unique())
+        .addColumn('p256dh', 'text', (c) => c.notNull())
+        .addColumn('auth', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('push_subscriptions_user_idx').on('push_subscriptions').column('user_id').execute();
+      await db.schema
+        .createTable('push_cursors')
+        .addColumn('room_id', 'text', (c) => c.primaryKey().references('rooms.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .execute();
+      // Existing rooms start at their last message: no pushes for history when the feature first
+      // runs. Rooms created later have no row, which counts as 0 (their first message is pushed).
+      await db.insertInto('push_cursors').columns(['room_id', 'seq']).expression(db.selectFrom('rooms').select(['id', 'last_seq'])).execute();
+      await db.schema
+        .createTable('push_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subscription_id', 'text', (c) => c.notNull().references('push_subscriptions.id').onDelete('cascade'))
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('urgency', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('push_deliveries_subscription_message_uq', ['subscription_id', 'message_id'])
+        .execute();
+      await db.schema.createIndex('push_deliveries_due_idx').on('push_deliveries').column('next_attempt_at').execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['push_deliveries', 'push_cursors', 'push_subscriptions']) await db.schema.dropTable(t).execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -33,6 +33,12 @@ export interface RoomMembersTable {
   user_id: string;
   role: 'administrator' | 'member';
   joined_at: number;
+  /** The highest seq this member has read (migration 0003); only ever raised. */
+  last_read_seq: Generated<number>;
+  /** 'all' | 'mentions' | 'none' (migration 0003; default 'mentions'). */
+  notify: Generated<'all' | 'mentions' | 'none'>;
+  /** 0/1 (migration 0003). */
+  muted: Generated<number>;
 }
 
 export interface MessagesTable {
@@ -72,6 +78,43 @@ export interface InstanceFlagsTable {
   created_at: number;
 }
 
+/** A browser's Web Push subscription (migration 0004). */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  /** The push service URL (unique: an endpoint re-subscribed by another user moves to them). */
+  endpoint: string;
+  /** base64url P-256 public key and auth secret of the subscription (RFC 8291). */
+  p256dh: string;
+  auth: string;
+  /** PushSubscription.expirationTime (epoch ms), null when the browser gave none. */
+  expires_at: number | null;
+  created_at: number;
+  /** Last time the browser sent it; past the per-user cap the least recently sent goes. */
+  updated_at: number;
+}
+
+/** Per room, the last seq whose pushes have been planned (migration 0004). A missing row means 0. */
+export interface PushCursorsTable {
+  room_id: string;
+  seq: number;
+}
+
+/** The push outbox: one row per (subscription, message) until it is delivered or given up (migration 0004). */
+export interface PushDeliveriesTable {
+  id: string;
+  subscription_id: string;
+  message_id: string;
+  /** The JSON PushPayload, built when the delivery was planned. */
+  payload: string;
+  urgency: 'high' | 'normal';
+  /** Sends started so far (raised when claimed). */
+  attempts: number;
+  created_at: number;
+  /** When it may be sent next; a claim pushes it forward by the lease, so a crashed sender's rows come back. */
+  next_attempt_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -80,6 +123,9 @@ export interface Database {
   messages: MessagesTable;
   webhooks: WebhooksTable;
   instance_flags: InstanceFlagsTable;
+  push_subscriptions: PushSubscriptionsTable;
+  push_cursors: PushCursorsTable;
+  push_deliveries: PushDeliveriesTable;
 }
 
 export type { Generated };

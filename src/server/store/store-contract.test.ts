@@ -213,6 +213,100 @@ for (const backend of availableBackends()) {
       assert.equal((await b.store.getRoom(room.id))?.lastSeq, 100);
     });
 
+    test('read state: members start with defaults; markRead clamps, never moves backwards; settings are per member', async () => {
+      const owner = await b.store.createUser(user('reader'));
+      const other = await b.store.createUser(user('reader2'));
+      const outsider = await b.store.createUser(user('reader3'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'Read', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      for (let i = 1; i <= 3; i++) await b.store.appendMessage(draft(room.id, `m${i}`, other.id));
+      // A member added later starts with what was already there read.
+      await b.store.addMember(room.id, other.id, 'member', 2);
+      const fresh = await b.store.getMembership(room.id, owner.id);
+      assert.deepEqual(
+        { notify: fresh?.notify, muted: fresh?.muted, lastReadSeq: fresh?.lastReadSeq, lastSeq: fresh?.lastSeq, role: fresh?.role },
+        { notify: 'mentions', muted: false, lastReadSeq: 0, lastSeq: 3, role: 'administrator' },
+      );
+      assert.equal((await b.store.getMembership(room.id, other.id))?.lastReadSeq, 3);
+      assert.equal(await b.store.getMembership(room.id, outsider.id), null);
+      assert.equal(await b.store.getMembership(randomUUID(), owner.id), null);
+
+      assert.deepEqual(await b.store.markRead(room.id, owner.id, 2), { lastReadSeq: 2, lastSeq: 3, changed: true });
+      // Lower or equal: a no-op (a stale device cannot un-read).
+      assert.deepEqual(await b.store.markRead(room.id, owner.id, 1), { lastReadSeq: 2, lastSeq: 3, changed: false });
+      assert.deepEqual(await b.store.markRead(room.id, owner.id, 2), { lastReadSeq: 2, lastSeq: 3, changed: false });
+      // Past the room's last seq: clamped to it.
+      assert.deepEqual(await b.store.markRead(room.id, owner.id, 99), { lastReadSeq: 3, lastSeq: 3, changed: true });
+      assert.equal(await b.store.markRead(room.id, outsider.id, 1), null);
+      assert.equal(await b.store.markRead(randomUUID(), owner.id, 1), null);
+
+      assert.equal(await b.store.setMemberSettings(room.id, owner.id, { notify: 'all' }), true);
+      assert.equal(await b.store.setMemberSettings(room.id, owner.id, { muted: true }), true);
+      assert.equal(await b.store.setMemberSettings(room.id, outsider.id, { muted: true }), false);
+      const listed = (await b.store.listRoomsForUser(owner.id)).find((r) => r.id === room.id);
+      assert.deepEqual({ notify: listed?.notify, muted: listed?.muted, lastReadSeq: listed?.lastReadSeq }, { notify: 'all', muted: true, lastReadSeq: 3 });
+      // listMembers carries each member's own settings (Web Push picks recipients from it).
+      const members = await b.store.listMembers(room.id);
+      assert.deepEqual(
+        members.map((m) => [m.user.alias, m.notify, m.muted, m.lastReadSeq]).sort(),
+        [['reader', 'all', true, 3], ['reader2', 'mentions', false, 3]],
+      );
+      assert.equal(await b.store.setMemberSettings(room.id, owner.id, { notify: 'none', muted: false }), true);
+      const after = await b.store.getMembership(room.id, owner.id);
+      assert.deepEqual([after?.notify, after?.muted], ['none', false]);
+    });
+
+    test("read state: a member's own post marks the room read up to it, in the storing transaction", async () => {
+      const owner = await b.store.createUser(user('poster'));
+      const other = await b.store.createUser(user('poster2'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'Post', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      await b.store.addMember(room.id, other.id, 'member', 2);
+      await b.store.appendMessage(draft(room.id, 'from other', other.id));
+      await b.store.appendMessage(draft(room.id, 'from other', other.id));
+      assert.equal((await b.store.getMembership(room.id, owner.id))?.lastReadSeq, 0);
+      const mine = await b.store.appendMessage(draft(room.id, 'mine', owner.id), { markReadBy: owner.id });
+      assert.equal(mine.seq, 3);
+      assert.equal((await b.store.getMembership(room.id, owner.id))?.lastReadSeq, 3);
+      assert.equal((await b.store.getMembership(room.id, other.id))?.lastReadSeq, 0, 'only the author');
+      // In a parallel burst (group commit), each post raises its author's mark; never lowers it.
+      await Promise.all(Array.from({ length: 20 }, (_, i) => b.store.appendMessage(draft(room.id, `p${i}`, i % 2 ? owner.id : other.id), { markReadBy: i % 2 ? owner.id : other.id })));
+      const byOwner = (await b.store.listMessages(room.id, { after: 3, limit: 100 })).filter((m) => m.sender.id === owner.id).map((m) => m.seq);
+      const byOther = (await b.store.listMessages(room.id, { after: 3, limit: 100 })).filter((m) => m.sender.id === other.id).map((m) => m.seq);
+      assert.equal((await b.store.getMembership(room.id, owner.id))?.lastReadSeq, Math.max(...byOwner));
+      assert.equal((await b.store.getMembership(room.id, other.id))?.lastReadSeq, Math.max(...byOther));
+    });
+
+    test("tallyUnread: counts others' messages per range; returns only messages that may alert the member", async () => {
+      const me = await b.store.createUser(user('tally'));
+      const other = await b.store.createUser(user('tally2'));
+      const r1 = await b.store.createRoom({ id: randomUUID(), name: 'T1', createdBy: me.id, createdAt: 1, lastSeq: 0 }, 1);
+      const r2 = await b.store.createRoom({ id: randomUUID(), name: 'T2', createdBy: me.id, createdAt: 1, lastSeq: 0 }, 1);
+      const m = (userIds: string[] = [], all = false, present = false) => ({ all, present, userIds });
+      const post = (roomId: string, senderId: string, mentions = m(), presentAtPost?: string[]) =>
+        b.store.appendMessage({ ...draft(roomId, 'x', senderId), mentions, ...(presentAtPost ? { presentAtPost } : {}) });
+      await post(r1.id, other.id); // 1
+      await post(r1.id, other.id, m([me.id])); // 2 mentions me
+      await post(r1.id, me.id, m([], true)); // 3 mine (never counted)
+      await post(r1.id, other.id, m([other.id])); // 4 mentions someone else
+      await post(r1.id, other.id, m([], true)); // 5 @All
+      await post(r1.id, other.id, m([], false, true), [me.id]); // 6 @Present while I was there
+      await post(r2.id, other.id); // r2: 1
+      await post(r2.id, other.id, m([me.id])); // r2: 2
+      const tallies = await b.store.tallyUnread(me.id, [
+        { roomId: r1.id, after: 1, through: 6 },
+        { roomId: r2.id, after: 2, through: 2 },
+      ]);
+      assert.equal(tallies.get(r1.id)?.unread, 4);
+      assert.deepEqual(tallies.get(r1.id)?.alertCandidates.map((c) => c.seq), [2, 5, 6]);
+      assert.deepEqual(tallies.get(r1.id)?.alertCandidates[2]?.presentAtPost, [me.id]);
+      assert.equal(tallies.has(r2.id), false, 'an empty range counts nothing');
+      const upTo4 = await b.store.tallyUnread(me.id, [{ roomId: r1.id, after: 0, through: 4 }, { roomId: r2.id, after: 0, through: 2 }]);
+      assert.equal(upTo4.get(r1.id)?.unread, 3);
+      assert.deepEqual(upTo4.get(r1.id)?.alertCandidates.map((c) => c.seq), [2]);
+      assert.equal(upTo4.get(r2.id)?.unread, 2);
+      assert.deepEqual(upTo4.get(r2.id)?.alertCandidates.map((c) => [c.roomId, c.seq, c.sender.id]), [[r2.id, 2, other.id]]);
+      assert.deepEqual(await b.store.tallyUnread(me.id, []), new Map());
+    });
+
     test('ping answers true while open', async () => {
       assert.equal(await b.store.ping(), true);
     });

@@ -2,7 +2,8 @@
  * The Store: everything Carillon keeps durably, in domain terms. One Kysely implementation
  * serves SQLite and PostgreSQL (kysely-store.ts); store errors know nothing of HTTP.
  */
-import type { Mentions, MessageSender, RoomRole } from '../../shared/api-types.js';
+import type { Mentions, MessageSender, NotifyLevel, RoomRole } from '../../shared/api-types.js';
+import type { PushStore } from './push-store.js';
 
 export interface UserRecord {
   id: string;
@@ -22,11 +23,21 @@ export interface RoomRecord {
   lastSeq: number;
 }
 
-export interface RoomWithRole extends RoomRecord {
+/** A member's own settings and read position in a room (migration 0003). */
+export interface MemberState {
+  /** Which messages notify this member: 'all', 'mentions' (mentions and alerts; default) or 'none'. */
+  notify: NotifyLevel;
+  /** Muted: no notifications of any kind (alerts still count as mentions in the room list). */
+  muted: boolean;
+  /** The highest seq this member has read; never moves backwards. */
+  lastReadSeq: number;
+}
+
+export interface RoomWithRole extends RoomRecord, MemberState {
   role: RoomRole;
 }
 
-export interface MemberRecord {
+export interface MemberRecord extends MemberState {
   user: UserRecord;
   role: RoomRole;
   joinedAt: number;
@@ -84,6 +95,42 @@ export interface AppendOptions {
   maxMembers?: number;
   /** When set, the append is refused (StoreGuardError 'webhook_gone') unless this webhook is live at this generation. */
   webhook?: { id: string; generation: number };
+  /**
+   * A member's post: this user's last-read seq is raised to the new message's seq in the same
+   * transaction (posting marks the room read for its author). Never set for webhook posts.
+   */
+  markReadBy?: string;
+}
+
+/** The unread messages of one room to count for a member: seq in (after, through]. */
+export interface UnreadRange {
+  roomId: string;
+  after: number;
+  through: number;
+}
+
+/** A message that may alert the member (it names @All, @Present or them); the service decides (services/alerts.ts). */
+export interface AlertCandidate {
+  roomId: string;
+  seq: number;
+  sender: MessageSender;
+  mentions: Mentions;
+  presentAtPost?: string[];
+}
+
+export interface UnreadTally {
+  /** Messages in the range not sent by the member. */
+  unread: number;
+  alertCandidates: AlertCandidate[];
+}
+
+/** A member's read position after markRead. */
+export interface ReadMark {
+  lastReadSeq: number;
+  /** The room's last seq when it was read. */
+  lastSeq: number;
+  /** False when the mark was at or past the asked seq already (reading never moves backwards). */
+  changed: boolean;
 }
 
 /** A unique constraint was hit; `field` names what collided (e.g. 'email', 'alias', 'member', 'name'). */
@@ -112,6 +159,8 @@ export class StoreGuardError extends Error {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
+  /** Web Push subscriptions, cursors and outbox (push-store.ts). */
+  readonly push: PushStore;
 
   // users and sessions
   countUsers(): Promise<number>;
@@ -140,6 +189,23 @@ export interface Store {
   setMemberRole(roomId: string, userId: string, role: RoomRole): Promise<boolean>;
   /** Removes a member; false if that would leave the room without an administrator. */
   removeMember(roomId: string, userId: string): Promise<boolean>;
+
+  // read state and notification settings (per member)
+  /** The room as this member sees it (role, read state, settings); null if not a member. */
+  getMembership(roomId: string, userId: string): Promise<RoomWithRole | null>;
+  /**
+   * Raises the member's last-read seq to min(seq, the room's last seq); never lowers it.
+   * null if not a member.
+   */
+  markRead(roomId: string, userId: string, seq: number): Promise<ReadMark | null>;
+  /** Changes the member's own notification settings; false if not a member. */
+  setMemberSettings(roomId: string, userId: string, settings: Partial<Pick<MemberState, 'notify' | 'muted'>>): Promise<boolean>;
+  /**
+   * For each range: how many of its messages others sent, and those that may alert `userId`.
+   * Index-backed ((room_id, seq)); callers bound each range (at most LIMITS.unreadCountCap messages).
+   * Rooms with nothing to count are absent from the result.
+   */
+  tallyUnread(userId: string, ranges: readonly UnreadRange[]): Promise<Map<string, UnreadTally>>;
 
   // messages
   /** Stores a message with the room's next seq, in one transaction. */

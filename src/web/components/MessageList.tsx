@@ -1,14 +1,17 @@
 /**
- * The room's messages, oldest at the top. Sticks to the bottom while the reader is there, keeps
- * their place when older messages load on scroll up (before=), and offers a jump back down when
- * new messages arrive while they read history.
+ * The room's messages, oldest at the top. Sticks to the bottom while the reader is there (also while
+ * images and other late layout make the list taller), keeps their place when older messages load
+ * on scroll up (before=), offers a jump back down when new messages arrive while they read history,
+ * and goes to the bottom when they send a message.
  */
 import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { Message } from '../../shared/api-types';
 import { alertsMe, continuesGroup, dayLabel, sameDay } from '../lib/format';
 import type { RoomEntry } from '../state/chat-store';
+import { firstUnreadSeq } from '../state/read-tracking';
 import { ArrowDownIcon } from './icons';
 import { MessageItem } from './MessageItem';
+import { JumpToMention, NewMessagesDivider } from './UnreadMarkers';
 
 interface MessageListProps {
   entry: RoomEntry;
@@ -23,21 +26,36 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
   const { log, loadingOlder, loadingLatest } = entry;
   const messages = log.messages;
   const scroller = useRef<HTMLDivElement>(null);
-  const atBottom = useRef(true);
-  const prev = useRef<{ roomId: string; first: number | undefined; last: number | undefined; scrollHeight: number }>({
+  const content = useRef<HTMLDivElement>(null);
+  /**
+   * Whether to keep the bottom in view. Only the reader moving up clears it: the list growing under
+   * them (an image laid out just after a scroll to the bottom) is no reason to stop following.
+   */
+  const stick = useRef(true);
+  /** scrollTop as last seen or set, to tell the reader scrolling up from the list growing. */
+  const lastTop = useRef(0);
+  const prev = useRef<{ roomId: string; first: number | undefined; last: number | undefined; scrollHeight: number; sentId: string | null }>({
     roomId: '',
     first: undefined,
     last: undefined,
     scrollHeight: 0,
+    sentId: null,
   });
   const [showJump, setShowJump] = useState(false);
 
-  const scrollToBottom = useCallback(() => {
+  /** Scrolls to the very bottom now. */
+  const pin = useCallback(() => {
     const el = scroller.current;
-    if (el) el.scrollTop = el.scrollHeight;
-    atBottom.current = true;
-    setShowJump(false);
+    if (!el) return;
+    el.scrollTop = el.scrollHeight;
+    lastTop.current = el.scrollTop;
   }, []);
+
+  const scrollToBottom = useCallback(() => {
+    stick.current = true;
+    pin();
+    setShowJump(false);
+  }, [pin]);
 
   // After every render: keep the reader's place (prepend) or stick to the bottom (append).
   useLayoutEffect(() => {
@@ -47,29 +65,35 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
     const last = messages[messages.length - 1]?.seq;
     const p = prev.current;
     if (p.roomId !== entry.room.id) {
-      el.scrollTop = el.scrollHeight;
-      atBottom.current = true;
-      setShowJump(false);
+      scrollToBottom();
+    } else if (entry.lastSentId !== p.sentId && entry.lastSentId !== null) {
+      // The reader just sent a message: show it, wherever they were reading.
+      scrollToBottom();
     } else if (first !== undefined && p.first !== undefined && first < p.first) {
       el.scrollTop += el.scrollHeight - p.scrollHeight;
+      lastTop.current = el.scrollTop;
     } else if (last !== p.last) {
-      if (atBottom.current) el.scrollTop = el.scrollHeight;
+      if (stick.current) pin();
       else if (last !== undefined && p.last !== undefined && last > p.last) setShowJump(true);
     }
-    prev.current = { roomId: entry.room.id, first, last, scrollHeight: el.scrollHeight };
+    prev.current = { roomId: entry.room.id, first, last, scrollHeight: el.scrollHeight, sentId: entry.lastSentId };
   });
 
-  // Images in markdown messages load after layout: keep the bottom in view while they do.
+  // Late layout (images in markdown messages load after the first layout, fonts, a taller composer,
+  // a phone keyboard): whenever the list or its viewport changes size, keep the bottom in view.
+  // ResizeObserver runs after layout and before paint, so the reader never sees the list short.
   useEffect(() => {
     const el = scroller.current;
-    if (!el) return;
-    const onLoad = () => {
-      if (atBottom.current) el.scrollTop = el.scrollHeight;
+    const list = content.current;
+    if (!el || !list || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (stick.current) pin();
       prev.current.scrollHeight = el.scrollHeight;
-    };
-    el.addEventListener('load', onLoad, true);
-    return () => el.removeEventListener('load', onLoad, true);
-  }, []);
+    });
+    observer.observe(list);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [pin]);
 
   // A short history that does not fill the screen: fetch more right away.
   useEffect(() => {
@@ -80,12 +104,20 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
-    if (atBottom.current) setShowJump(false);
-    if (el.scrollTop < LOAD_OLDER_PX && log.hasOlder && !loadingOlder) onLoadOlder();
+    const top = el.scrollTop;
+    if (el.scrollHeight - top - el.clientHeight < NEAR_BOTTOM_PX) {
+      stick.current = true;
+      setShowJump(false);
+    } else if (top < lastTop.current - 1) {
+      stick.current = false;
+    }
+    lastTop.current = top;
+    if (top < LOAD_OLDER_PX && log.hasOlder && !loadingOlder) onLoadOlder();
   };
 
   const now = Date.now();
+  // "New messages" goes above the first message from others since the read position the room was opened at.
+  const firstUnread = firstUnreadSeq(messages, entry.dividerAfter, myUserId);
   let previous: Message | undefined;
   return (
     <div className="timeline">
@@ -99,7 +131,7 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
         aria-relevant="additions"
         tabIndex={0}
       >
-        <div className="message-list">
+        <div ref={content} className="message-list">
           {log.loaded && !log.hasOlder ? (
             <div className="room-start">
               <h2>Welcome to #{entry.room.name}</h2>
@@ -115,7 +147,7 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
           {messages.map((m) => {
             const alert = alertsMe(m, myUserId);
             const newDay = !previous || !sameDay(previous.createdAt, m.createdAt);
-            const continued = !newDay && !alert && continuesGroup(previous, m);
+            const continued = !newDay && !alert && m.seq !== firstUnread && continuesGroup(previous, m);
             previous = m;
             return (
               <Fragment key={m.id}>
@@ -124,6 +156,7 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
                     <span>{dayLabel(m.createdAt, now)}</span>
                   </div>
                 ) : null}
+                {m.seq === firstUnread ? <NewMessagesDivider /> : null}
                 <MessageItem message={m} myUserId={myUserId} alert={alert} continued={continued} />
               </Fragment>
             );
@@ -142,6 +175,7 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
           <span>New messages</span>
         </button>
       ) : null}
+      <JumpToMention entry={entry} myUserId={myUserId} scroller={scroller} onLoadOlder={onLoadOlder} />
     </div>
   );
 }

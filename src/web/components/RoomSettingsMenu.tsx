@@ -1,9 +1,9 @@
 /**
  * The gear in the room header (SPEC 7: accessible name "Room settings") and its menu: Manage
- * webhooks (room administrators only) and Add members. A menu button as in the WAI-ARIA pattern:
- * arrows move, Escape closes and returns focus to the gear.
+ * webhooks (room administrators only), Add members, the Notifications choice and Mute room. A menu
+ * button as in the WAI-ARIA pattern: arrows move, Escape closes and returns focus to the gear.
  */
-import { type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
+import { Fragment, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import { GearIcon } from './icons';
 
 export interface MenuItem {
@@ -11,6 +11,23 @@ export interface MenuItem {
   onSelect(): void;
   disabled?: boolean;
   hint?: string;
+  /** A choice among the items of its group (menuitemradio): whether it is the current one. */
+  checked?: boolean;
+  /** Items with the same group are shown together under this heading (e.g. "Notifications"). */
+  group?: string;
+}
+
+const ITEM_SELECTOR = '[role="menuitem"], [role="menuitemradio"]';
+
+/** Consecutive items of the same group, in order. */
+function grouped(items: MenuItem[]): { group: string | undefined; items: MenuItem[] }[] {
+  const out: { group: string | undefined; items: MenuItem[] }[] = [];
+  for (const item of items) {
+    const last = out[out.length - 1];
+    if (last && last.group === item.group) last.items.push(item);
+    else out.push({ group: item.group, items: [item] });
+  }
+  return out;
 }
 
 export function RoomSettingsMenu({ items }: { items: MenuItem[] }) {
@@ -19,7 +36,7 @@ export function RoomSettingsMenu({ items }: { items: MenuItem[] }) {
   const menu = useRef<HTMLDivElement>(null);
   const menuId = useId();
 
-  const menuItems = () => [...(menu.current?.querySelectorAll<HTMLButtonElement>('[role="menuitem"]') ?? [])];
+  const menuItems = () => [...(menu.current?.querySelectorAll<HTMLButtonElement>(ITEM_SELECTOR) ?? [])];
 
   useEffect(() => {
     if (!open) return;
@@ -78,26 +95,40 @@ export function RoomSettingsMenu({ items }: { items: MenuItem[] }) {
       </button>
       {open ? (
         <div ref={menu} id={menuId} className="menu" role="menu" aria-label="Room settings" onKeyDown={onMenuKey}>
-          {items.map((item) => (
-            <button
-              key={item.label}
-              type="button"
-              role="menuitem"
-              className="menu-item"
-              tabIndex={-1}
-              aria-label={item.label}
-              aria-disabled={item.disabled || undefined}
-              onClick={() => {
-                if (item.disabled) return;
-                // Back on the gear first, so a dialog opened by the item returns focus there when it closes.
-                close(true);
-                item.onSelect();
-              }}
-            >
-              <span className="menu-item-label">{item.label}</span>
-              {item.hint ? <span className="menu-item-hint">{item.hint}</span> : null}
-            </button>
-          ))}
+          {grouped(items).map(({ group, items: groupItems }, i) => {
+            const buttons = groupItems.map((item) => (
+              <button
+                key={item.label}
+                type="button"
+                role={item.checked === undefined ? 'menuitem' : 'menuitemradio'}
+                aria-checked={item.checked}
+                className={`menu-item${item.checked ? ' menu-item-checked' : ''}`}
+                tabIndex={-1}
+                aria-label={item.label}
+                aria-disabled={item.disabled || undefined}
+                onClick={() => {
+                  if (item.disabled) return;
+                  // Back on the gear first, so a dialog opened by the item returns focus there when it closes.
+                  close(true);
+                  item.onSelect();
+                }}
+              >
+                {item.checked === undefined ? null : <span className="menu-item-check" aria-hidden="true">{item.checked ? '✓' : ''}</span>}
+                <span className="menu-item-label">{item.label}</span>
+                {item.hint ? <span className="menu-item-hint">{item.hint}</span> : null}
+              </button>
+            ));
+            if (!group) return <Fragment key={`items-${i}`}>{buttons}</Fragment>;
+            const headingId = `${menuId}-group-${i}`;
+            return (
+              <div key={`group-${group}`} role="group" aria-labelledby={headingId} className="menu-group">
+                <div id={headingId} className="menu-group-label">
+                  {group}
+                </div>
+                {buttons}
+              </div>
+            );
+          })}
         </div>
       ) : null}
     </div>

@@ -1,5 +1,5 @@
 /** The open room: header (back on phones, name, members, the gear), messages, composer, roster. */
-import type { Roster, User } from '../../shared/api-types';
+import type { NotifyLevel, Roster, User } from '../../shared/api-types';
 import type { StreamStatus } from '../lib/stream';
 import type { RoomEntry } from '../state/chat-store';
 import { Composer } from './Composer';
@@ -20,7 +20,15 @@ interface RoomViewProps {
   onSend(content: string): Promise<void>;
   onManageWebhooks(): void;
   onAddMembers(): void;
+  /** My own notification settings for the room. */
+  onSettings(settings: { notify?: NotifyLevel; muted?: boolean }): void;
 }
+
+const NOTIFY_CHOICES: { level: NotifyLevel; label: string }[] = [
+  { level: 'all', label: 'All messages' },
+  { level: 'mentions', label: 'Mentions and alerts' },
+  { level: 'none', label: 'Nothing' },
+];
 
 export function RoomView(props: RoomViewProps) {
   const { entry, roster, me } = props;
@@ -30,6 +38,15 @@ export function RoomView(props: RoomViewProps) {
     isAdmin
       ? { label: 'Add members', onSelect: props.onAddMembers }
       : { label: 'Add members', onSelect: () => {}, disabled: true, hint: 'Only room administrators can add members' },
+    ...NOTIFY_CHOICES.map(({ level, label }) => ({
+      label,
+      group: 'Notifications',
+      checked: entry.room.notify === level,
+      onSelect: () => props.onSettings({ notify: level }),
+    })),
+    entry.room.muted
+      ? { label: 'Unmute room', onSelect: () => props.onSettings({ muted: false }) }
+      : { label: 'Mute room', onSelect: () => props.onSettings({ muted: true }), hint: 'No notifications; unread count not emphasised' },
   ];
   const memberCount = roster?.members.length;
   const presentCount = roster?.members.filter((m) => m.present).length ?? 0;
@@ -72,7 +89,7 @@ export function RoomView(props: RoomViewProps) {
       <div className={`room-body${props.rosterOpen ? ' room-body-roster-open' : ''}`}>
         <div className="room-main">
           <MessageList entry={entry} myUserId={me.id} onLoadOlder={props.onLoadOlder} />
-          <Composer roomId={entry.room.id} roomName={entry.room.name} onSend={props.onSend} />
+          <Composer roomId={entry.room.id} roomName={entry.room.name} connection={props.connection} onSend={props.onSend} />
         </div>
         <RosterPanel roster={roster} myUserId={me.id} onClose={props.onToggleRoster} />
       </div>

@@ -4,7 +4,7 @@ import { badgeCount } from '../lib/format';
 import type { StreamStatus } from '../lib/stream';
 import { type RoomEntry, sortRooms } from '../state/chat-store';
 import { Avatar } from './Avatar';
-import { BellIcon, HashIcon, PlusIcon, SignOutIcon, UserPlusIcon } from './icons';
+import { BellIcon, BellOffIcon, HashIcon, PlusIcon, SignOutIcon, UserPlusIcon } from './icons';
 import { Logo } from './Logo';
 import type { NotificationPermissionState } from '../lib/notifications';
 
@@ -53,17 +53,25 @@ export function Sidebar(props: SidebarProps) {
           <ul className="room-list" aria-labelledby="rooms-heading">
             {sorted.map(({ room, unread, alerts }) => {
               const active = room.id === activeRoomId;
+              // A muted room's unread count is shown, but not emphasised; its mentions still are.
+              const emphasised = unread > 0 && !room.muted;
               return (
                 <li key={room.id}>
                   <button
                     type="button"
-                    className={`room-item${active ? ' room-item-active' : ''}${unread > 0 ? ' room-item-unread' : ''}`}
+                    className={`room-item${active ? ' room-item-active' : ''}${emphasised ? ' room-item-unread' : ''}${room.muted ? ' room-item-muted' : ''}`}
                     aria-current={active ? 'page' : undefined}
                     data-room-id={room.id}
                     onClick={() => props.onSelect(room.id)}
                   >
                     <HashIcon className="room-item-hash" />
                     <span className="room-item-name">{room.name}</span>
+                    {room.muted ? (
+                      <span className="room-item-muted-icon" title="Muted">
+                        <BellOffIcon />
+                        <span className="visually-hidden"> (muted)</span>
+                      </span>
+                    ) : null}
                     {alerts > 0 ? (
                       <span className="badge badge-alert" title={`${alerts} alerting message${alerts === 1 ? '' : 's'}`}>
                         <span aria-hidden="true">@</span>
@@ -72,7 +80,7 @@ export function Sidebar(props: SidebarProps) {
                       </span>
                     ) : null}
                     {unread > 0 ? (
-                      <span className="badge badge-unread" title={`${unread} unread message${unread === 1 ? '' : 's'}`}>
+                      <span className={`badge badge-unread${room.muted ? ' badge-muted' : ''}`} title={`${badgeCount(unread)} unread message${unread === 1 ? '' : 's'}`}>
                         {badgeCount(unread)}
                         <span className="visually-hidden"> unread</span>
                       </span>

@@ -51,6 +51,17 @@ export const BellIcon = (p: IconProps) => (
   </Svg>
 );
 
+/** A struck-through bell: a muted room (after Feather's "bell-off", MIT licence). */
+export const BellOffIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M13.73 21a2 2 0 0 1-3.46 0" />
+    <path d="M18.63 13A17.89 17.89 0 0 1 18 8" />
+    <path d="M6.26 6.26A5.86 5.86 0 0 0 6 8c0 7-3 9-3 9h14" />
+    <path d="M18 8a6 6 0 0 0-9.33-5" />
+    <path d="m1 1 22 22" />
+  </Svg>
+);
+
 export const PlusIcon = (p: IconProps) => (
   <Svg {...p}>
     <path d="M12 5v14M5 12h14" />
@@ -112,6 +123,12 @@ export const SignOutIcon = (p: IconProps) => (
 export const ArrowDownIcon = (p: IconProps) => (
   <Svg {...p}>
     <path d="M12 5v14M19 12l-7 7-7-7" />
+  </Svg>
+);
+
+export const ArrowUpIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path d="M12 19V5M5 12l7-7 7 7" />
   </Svg>
 );
 

@@ -3,7 +3,7 @@
  * bodies. The server checks Origin on cookie-authenticated writes, which browsers send by themselves.
  * Errors carry the server's {Code, Message} so screens can show the Message as is.
  */
-import type { Message, Room, RoomRole, Roster, User, WebhookWithUrl } from '../../shared/api-types';
+import type { Message, NotifyLevel, PushPublicKey, PushSubscriptionInput, ReadState, Room, RoomRole, Roster, User, WebhookList, WebhookWithUrl } from '../../shared/api-types';
 
 export class ApiError extends Error {
   constructor(
@@ -74,6 +74,9 @@ export const api = {
   setup: (user: NewUser) => request<{ token: string; user: User }>('POST', '/setup', user),
   login: (email: string, password: string) => request<{ token: string; user: User }>('POST', '/auth/login', { email, password }, { quiet401: true }),
   logout: () => request<void>('POST', '/auth/logout', undefined, { quiet401: true }),
+  publicKey: () => request<PushPublicKey>('GET', '/push/public-key'),
+  saveSubscription: (subscription: PushSubscriptionInput) => request<{ subscription: unknown }>('POST', '/push-subscriptions', subscription),
+  deleteSubscription: (endpoint: string) => request<void>('DELETE', '/push-subscriptions', { endpoint }, { quiet401: true }),
   me: () => request<{ user: User }>('GET', '/me', undefined, { quiet401: true }),
 
   createUser: (user: NewUser) => request<{ user: User }>('POST', '/users', user),
@@ -84,6 +87,9 @@ export const api = {
   addMember: (roomId: string, email: string, role: RoomRole) =>
     request<{ member: MemberAdded }>('POST', `/rooms/${encodeURIComponent(roomId)}/members`, { email, role }),
   roster: (roomId: string) => request<Roster>('GET', `/rooms/${encodeURIComponent(roomId)}/roster`),
+  markRead: (roomId: string, seq: number) => request<ReadState>('PUT', `/rooms/${encodeURIComponent(roomId)}/read`, { seq }),
+  roomSettings: (roomId: string, settings: { notify?: NotifyLevel; muted?: boolean }) =>
+    request<{ room: Room }>('PATCH', `/rooms/${encodeURIComponent(roomId)}/settings`, settings),
 
   messages: (roomId: string, query: { after?: number; before?: number; limit?: number }) => {
     const q = new URLSearchParams();
@@ -95,9 +101,10 @@ export const api = {
   },
   postMessage: (roomId: string, content: string) => request<{ message: Message }>('POST', `/rooms/${encodeURIComponent(roomId)}/messages`, { content }),
 
-  webhooks: (roomId: string) => request<WebhookWithUrl[] | { webhooks: WebhookWithUrl[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
-    // The contract is a bare array; accept a wrapped one too rather than show an empty list.
-    (r) => (Array.isArray(r) ? r : (r?.webhooks ?? [])),
+  webhooks: (roomId: string) => request<WebhookWithUrl[] | WebhookList>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
+    // The server answers {webhooks, publicUrl, publicUrlSet}; SPEC 6 writes the list as a bare
+    // array, so accept that too (without the PUBLIC_URL fields) rather than show an empty list.
+    (r): Partial<WebhookList> & { webhooks: WebhookWithUrl[] } => (Array.isArray(r) ? { webhooks: r } : { ...r, webhooks: r?.webhooks ?? [] }),
   ),
   createWebhook: (roomId: string, name: string) =>
     request<{ id: string; name: string; url: string }>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks`, { name }),

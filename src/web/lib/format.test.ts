@@ -48,7 +48,9 @@ test('small helpers', () => {
   assert.equal(initials('Ada Lovelace'), 'AL');
   assert.equal(initials('ada'), 'AD');
   assert.equal(badgeCount(5), '5');
-  assert.equal(badgeCount(150), '99+');
+  assert.equal(badgeCount(150), '150');
+  assert.equal(badgeCount(999), '999');
+  assert.equal(badgeCount(1000), '999+');
 });
 
 test('reconnect delays grow from 0.5 s to at most 15 s, with jitter', () => {

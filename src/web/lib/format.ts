@@ -74,6 +74,7 @@ export function paletteIndex(id: string, size = 8): number {
   return h % size;
 }
 
+/** Badge text; the server stops counting at 1000 (LIMITS.unreadCountCap), shown as "999+". */
 export function badgeCount(n: number): string {
-  return n > 99 ? '99+' : String(n);
+  return n > 999 ? '999+' : String(n);
 }

@@ -9,17 +9,26 @@ import { ApiError, api } from '../lib/api';
 import { alertsMe } from '../lib/format';
 import { type RoomLog, emptyLog, loadLatest, loadOlder, olderCursor, receiveMany } from '../lib/room-log';
 import { type ServerFrame, StreamConnection, type StreamStatus, streamUrl } from '../lib/stream';
+import { applyServerRead, countAccepted, newestShown, readStateOf } from './read-tracking';
 
 export interface RoomEntry {
   room: Room;
   log: RoomLog;
-  /** Messages from others that arrived while this room was not on screen. */
+  /** Messages from others after my read position: the server's count, kept live (read-tracking.ts). */
   unread: number;
   /** Of those, the ones that alert me (SPEC 4). */
   alerts: number;
+  /** The highest seq `unread` and `alerts` include. */
+  countedThrough: number;
+  /** While the room is on screen: my read position when it was opened ("New messages" goes after it); else null. */
+  dividerAfter: number | null;
+  /** How many unread mentions the room had when it was opened (for "Jump to first unread mention"). */
+  mentionsAtOpen: number;
   loadingLatest: boolean;
   loadingOlder: boolean;
   loadError: string | null;
+  /** The last message sent from this client (its composer), so the list can scroll to it. */
+  lastSentId: string | null;
 }
 
 export interface ChatState {
@@ -35,13 +44,15 @@ export interface ChatState {
 
 export interface ChatStoreOptions {
   me: User;
-  /** A message that alerts me arrived while I was not looking at it. */
-  onAlert?: (room: Room, message: Message) => void;
+  /** A message from someone else arrived (new to this client); `alerting`: it alerts me. Notifications decide (lib/notifications.ts). */
+  onMessage?: (room: Room, message: Message, alerting: boolean) => void;
   /** The session ended (401 from the server). */
   onSignedOut?: () => void;
 }
 
 const GAP_PAGE = LIMITS.messagePageMax;
+/** Reading is sent to the server at most this often per room (scrolling through a busy room). */
+const MARK_READ_DEBOUNCE_MS = 300;
 const HISTORY_PAGE = LIMITS.messagePageDefault;
 
 export function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
@@ -58,6 +69,10 @@ export class ChatStore {
   private gapAgain = new Set<string>();
   private disposed = false;
   private generation = 0;
+  /** Per room: the pending PUT …/read timer, and the last seq sent. */
+  private readTimers = new Map<string, number>();
+  private readSent = new Map<string, number>();
+  private connectedBefore = false;
 
   constructor(private readonly options: ChatStoreOptions) {
     this.state = {
@@ -124,6 +139,8 @@ export class ChatStore {
     this.stream?.stop();
     this.stream = null;
     this.openRoomId = null;
+    for (const t of this.readTimers.values()) window.clearTimeout(t);
+    this.readTimers.clear();
   }
 
   /** Reconnect at once if the connection is down (network back, tab visible again). */
@@ -132,7 +149,19 @@ export class ChatStore {
   }
 
   private entryFor(room: Room, watermark = room.lastSeq): RoomEntry {
-    return { room, log: emptyLog(watermark), unread: 0, alerts: 0, loadingLatest: false, loadingOlder: false, loadError: null };
+    return {
+      room,
+      log: emptyLog(watermark),
+      unread: room.unreadCount,
+      alerts: room.mentionCount,
+      countedThrough: room.lastSeq,
+      dividerAfter: null,
+      mentionsAtOpen: 0,
+      loadingLatest: false,
+      loadingOlder: false,
+      loadError: null,
+      lastSentId: null,
+    };
   }
 
   /** Merges the server's room list: new rooms get entries, gone ones are dropped, names and roles refresh. */
@@ -141,7 +170,7 @@ export class ChatStore {
     const next: Record<string, RoomEntry> = {};
     for (const room of rooms) {
       const existing = this.state.rooms[room.id];
-      next[room.id] = existing ? { ...existing, room: { ...room } } : this.entryFor(room, watermarks?.[room.id] ?? room.lastSeq);
+      next[room.id] = existing ? this.withServerRoom(existing, room) : this.entryFor(room, watermarks?.[room.id] ?? room.lastSeq);
     }
     const active = this.state.activeRoomId && next[this.state.activeRoomId] ? this.state.activeRoomId : null;
     this.set({ rooms: next, activeRoomId: active });
@@ -150,6 +179,12 @@ export class ChatStore {
   // ---- what is on screen (presence: SPEC 1, 5) ----
   selectRoom(roomId: string | null): void {
     if (roomId !== null && !this.state.rooms[roomId]) return;
+    const previous = this.state.activeRoomId;
+    if (previous !== roomId) {
+      // "New messages" marks what arrived since I left: it is set on opening, and cleared on leaving.
+      if (previous) this.setRoom(previous, (e) => ({ ...e, dividerAfter: null, mentionsAtOpen: 0 }));
+      if (roomId) this.setRoom(roomId, (e) => this.withDivider(e));
+    }
     this.set({ activeRoomId: roomId });
     this.syncOpenRoom();
     if (roomId) {
@@ -164,7 +199,10 @@ export class ChatStore {
     if (visible === this.state.visible) return;
     this.set({ visible });
     this.syncOpenRoom();
-    if (visible && this.state.activeRoomId) this.markSeen(this.state.activeRoomId);
+    if (visible && this.state.activeRoomId) {
+      this.setRoom(this.state.activeRoomId, (e) => (e.dividerAfter === null ? this.withDivider(e) : e));
+      this.markSeen(this.state.activeRoomId);
+    }
     if (visible) this.nudge();
   }
 
@@ -181,9 +219,50 @@ export class ChatStore {
     this.openRoomId = want;
   }
 
+  /** The room is on screen: its badge clears now, and the server hears (debounced) up to the newest message shown. */
   markSeen(roomId: string): void {
     const e = this.state.rooms[roomId];
-    if (e && (e.unread > 0 || e.alerts > 0)) this.setRoom(roomId, (x) => ({ ...x, unread: 0, alerts: 0 }));
+    if (!e) return;
+    const newest = newestShown(e.log);
+    if (e.unread > 0 || e.alerts > 0 || newest > e.room.lastReadSeq) {
+      this.setRoom(roomId, (x) => ({ ...x, unread: 0, alerts: 0, room: newest > x.room.lastReadSeq ? { ...x.room, lastReadSeq: newest } : x.room }));
+    }
+    if (newest > (this.readSent.get(roomId) ?? 0) && !this.readTimers.has(roomId) && typeof window !== 'undefined') {
+      this.readTimers.set(roomId, window.setTimeout(() => void this.sendRead(roomId), MARK_READ_DEBOUNCE_MS));
+    }
+  }
+
+  private async sendRead(roomId: string): Promise<void> {
+    this.readTimers.delete(roomId);
+    const e = this.state.rooms[roomId];
+    if (!e || this.disposed) return;
+    const seq = newestShown(e.log);
+    if (seq <= (this.readSent.get(roomId) ?? 0)) return;
+    this.readSent.set(roomId, seq);
+    try {
+      const state = await api.markRead(roomId, seq);
+      this.setRoom(roomId, (x) => applyServerRead(x, state, this.state.me.id, this.isOnScreen(roomId)));
+    } catch {
+      // Not sent (offline): the next time the room is on screen tries again.
+      if (this.readSent.get(roomId) === seq) this.readSent.delete(roomId);
+    }
+  }
+
+  /** Where "New messages" goes when the room comes on screen: after my read position, if anything is unread. */
+  private withDivider(e: RoomEntry): RoomEntry {
+    return e.unread > 0 ? { ...e, dividerAfter: e.room.lastReadSeq, mentionsAtOpen: e.alerts } : { ...e, dividerAfter: null, mentionsAtOpen: 0 };
+  }
+
+  /** A room from the server (list, room.changed, GET): its name, role, settings and counts. */
+  private withServerRoom(e: RoomEntry, room: Room): RoomEntry {
+    const merged = applyServerRead({ ...e, room: { ...room, lastReadSeq: e.room.lastReadSeq } }, readStateOf(room), this.state.me.id, this.isOnScreen(room.id));
+    return merged;
+  }
+
+  /** Changes my notification settings for the room (notify level, mute). */
+  async setRoomSettings(roomId: string, settings: { notify?: Room['notify']; muted?: boolean }): Promise<void> {
+    const { room } = await api.roomSettings(roomId, settings);
+    this.setRoom(roomId, (e) => this.withServerRoom(e, room));
   }
 
   // ---- the stream ----
@@ -209,7 +288,13 @@ export class ChatStore {
         return;
       case 'room.changed': {
         const room = frame.room;
-        this.setRoom(room.id, (e) => ({ ...e, room: { ...room } }));
+        this.setRoom(room.id, (e) => this.withServerRoom(e, room));
+        return;
+      }
+      case 'room.read': {
+        const { type: _type, ...state } = frame;
+        this.setRoom(frame.roomId, (e) => applyServerRead(e, state, this.state.me.id, this.isOnScreen(frame.roomId)));
+        if (this.isOnScreen(frame.roomId)) this.markSeen(frame.roomId);
         return;
       }
       case 'room.added': {
@@ -242,7 +327,10 @@ export class ChatStore {
     const known = this.state.rooms;
     const added = Object.keys(serverRooms).filter((id) => !known[id]);
     const removed = Object.keys(known).some((id) => !(id in serverRooms));
-    if (added.length > 0 || removed) {
+    // After a reconnect the room list is read again too: rooms may have been read on another device meanwhile.
+    const reconnect = this.connectedBefore;
+    this.connectedBefore = true;
+    if (added.length > 0 || removed || reconnect) {
       // Rooms not named in our resume are delivered live after the seq `ready` gives for them.
       try {
         await this.refreshRooms(serverRooms);
@@ -260,8 +348,8 @@ export class ChatStore {
     if (!entry) return;
     const { log, accepted, gapAfter } = receiveMany(entry.log, messages);
     if (log !== entry.log) {
-      const counted = this.count(entry.room, accepted);
-      this.setRoom(roomId, (e) => ({ ...e, log, unread: e.unread + counted.unread, alerts: e.alerts + counted.alerts }));
+      this.setRoom(roomId, (e) => this.count({ ...e, log }, accepted));
+      if (this.isOnScreen(roomId)) this.markSeen(roomId);
     }
     if (gapAfter !== null) {
       if (source === 'stream') void this.fillGap(roomId);
@@ -269,21 +357,12 @@ export class ChatStore {
     }
   }
 
-  private count(room: Room, accepted: readonly Message[]): { unread: number; alerts: number } {
-    let unread = 0;
-    let alerts = 0;
+  /** Counts newly accepted messages into the badges (read-tracking.ts) and tells about the new ones from others. */
+  private count(e: RoomEntry, accepted: readonly Message[]): RoomEntry {
     const me = this.state.me.id;
-    const onScreen = this.isOnScreen(room.id);
-    for (const m of accepted) {
-      const mine = m.sender.type === 'user' && m.sender.id === me;
-      if (mine) continue;
-      const alerting = alertsMe(m, me);
-      if (alerting) this.options.onAlert?.(room, m);
-      if (onScreen) continue;
-      unread++;
-      if (alerting) alerts++;
-    }
-    return { unread, alerts };
+    const { entry, fresh } = countAccepted(e, accepted, me, this.isOnScreen(e.room.id));
+    for (const m of fresh) this.options.onMessage?.(entry.room, m, alertsMe(m, me));
+    return entry;
   }
 
   /** GET …/messages?after=watermark until caught up (SPEC 5: no gap across reconnects). */
@@ -324,8 +403,8 @@ export class ChatStore {
       const entry = this.state.rooms[roomId];
       if (!entry) return;
       const { log, accepted, gapAfter } = loadLatest(entry.log, messages);
-      const counted = this.count(entry.room, accepted.filter((m) => m.seq > entry.log.watermark && !this.isOnScreen(roomId)));
-      this.setRoom(roomId, (e) => ({ ...e, log, loadingLatest: false, unread: e.unread + counted.unread, alerts: e.alerts + counted.alerts }));
+      this.setRoom(roomId, (e) => ({ ...this.count({ ...e, log }, accepted), loadingLatest: false }));
+      if (this.isOnScreen(roomId)) this.markSeen(roomId);
       if (gapAfter !== null) void this.fillGap(roomId);
     } catch (e) {
       this.setRoom(roomId, (x) => ({ ...x, loadingLatest: false, loadError: e instanceof Error ? e.message : 'Could not load messages.' }));
@@ -348,8 +427,17 @@ export class ChatStore {
 
   // ---- actions ----
   async sendMessage(roomId: string, content: string): Promise<void> {
-    const { message } = await api.postMessage(roomId, content);
+    let message: Message;
+    try {
+      ({ message } = await api.postMessage(roomId, content));
+    } catch (e) {
+      // The server cannot be reached: the stream may not have noticed yet (a half-open socket);
+      // reconnect it, so the screen says so and learns when the server is back.
+      if (e instanceof ApiError && e.status === 0 && this.stream?.connected) this.stream.restart();
+      throw e;
+    }
     this.apply(roomId, [message], 'stream');
+    this.setRoom(roomId, (e) => ({ ...e, lastSentId: message.id }));
   }
 
   async createRoom(name: string): Promise<Room> {
@@ -374,7 +462,7 @@ export class ChatStore {
   private async refreshRoom(roomId: string): Promise<void> {
     try {
       const { room } = await api.room(roomId);
-      this.setRoom(roomId, (e) => ({ ...e, room: { ...room } }));
+      this.setRoom(roomId, (e) => this.withServerRoom(e, room));
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) {
         const { [roomId]: _gone, ...rest } = this.state.rooms;

@@ -4,7 +4,8 @@
  * It owns a second connection to the same database file and does one thing: store a batch of
  * messages in one transaction, with the same guards and the same SQL results as the portable
  * Kysely path in kysely-store.ts (appendInTx): the webhook still live at its generation, the
- * member count for @All/@Present, the room's counter bumped for a gap-free seq, then the row.
+ * member count for @All/@Present, the room's counter bumped for a gap-free seq, then the row (and,
+ * for a member's post, their read position).
  * better-sqlite3 is synchronous, so the commit's fsync (synchronous=FULL) blocks only this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -31,6 +32,10 @@ try {
     'insert into "messages" ("id", "room_id", "seq", "sender_type", "sender_id", "sender_name", "content", "html", "mentions", "created_at", "present_user_ids") ' +
       'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  // A member's own post marks the room read for them (never run for webhook posts).
+  const markRead = db.prepare<[number | bigint, string, string, number | bigint]>(
+    'update "room_members" set "last_read_seq" = ? where "room_id" = ? and "user_id" = ? and "last_read_seq" < ?',
+  );
 
   const one = ({ draft, options }: AppendBatchItem): AppendBatchOutcome => {
     // Every guard before the first write: a refused item writes nothing, and the batch goes on.
@@ -54,6 +59,7 @@ try {
       draft.createdAt,
       draft.presentAtPost ? JSON.stringify(draft.presentAtPost) : null,
     );
+    if (options.markReadBy !== undefined) markRead.run(seq, draft.roomId, options.markReadBy, seq);
     return { seq: Number(seq) };
   };
   // IMMEDIATE: take the write lock at BEGIN, waiting up to busy_timeout for the main connection.
