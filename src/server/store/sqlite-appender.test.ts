@@ -77,6 +77,9 @@ describe('SQLite appends in a worker thread', () => {
     assert.ok(worker, 'the worker is running');
     // Terminate it with a batch in flight: whether that batch committed is unknown to the caller.
     const inFlight = b.store.appendMessage(draft(room.id, 'in flight'));
+    // The appender unrefs an idle worker; if the batch was already answered, nothing else here keeps
+    // the event loop alive until the worker's 'exit' (a server's listening socket would).
+    worker.ref();
     await worker.terminate();
     const outcome = await inFlight.then(
       (m) => m,

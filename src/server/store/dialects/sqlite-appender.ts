@@ -53,6 +53,9 @@ export class SqliteWorkerAppender implements MessageAppender {
 
   appendBatch(items: AppendBatchItem[]): Promise<(MessageRecord | StoreGuardError)[]> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('The store is closed'));
+    // A worker whose thread has stopped (threadId -1) may not have emitted 'exit' yet; a message
+    // posted to it would be dropped silently and its batch would wait forever.
+    if (this.worker && this.worker.threadId === -1) this.fail(this.worker, new Error('the SQLite append worker has stopped'));
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
