@@ -36,6 +36,8 @@ export interface ReceivedPush {
 export interface ScriptedAnswer {
   status: number;
   headers?: Record<string, string>;
+  /** Never answer (the request hangs until the sender gives up or the endpoint stops). */
+  hang?: boolean;
 }
 
 interface Keys {
@@ -86,12 +88,17 @@ export class PushEndpoint {
     this.script.push(...answers);
   }
 
+  /** Forgets the answers scripted and not yet used. */
+  clearScript(): void {
+    this.script.length = 0;
+  }
+
   /** Pushes received for one subscription. */
   pushesFor(sub: BrowserSubscription): ReceivedPush[] {
     return this.received.filter((p) => p.subscriptionId === sub.id);
   }
 
-  /** Pushes that were answered 2xx (what the device shows). */
+  /** Pushes that were answered 2xx (what the device shows; a hung one has status 0). */
   delivered(sub?: BrowserSubscription): ReceivedPush[] {
     return this.received.filter((p) => p.status >= 200 && p.status < 300 && (!sub || p.subscriptionId === sub.id));
   }
@@ -124,7 +131,8 @@ export class PushEndpoint {
     try {
       const push = this.verify(req, body);
       const answer = this.script.shift() ?? { status: 201 };
-      this.received.push({ ...push, status: answer.status });
+      this.received.push({ ...push, status: answer.hang ? 0 : answer.status });
+      if (answer.hang) return;
       res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
       res.end(answer.status === 201 ? '' : `scripted ${answer.status}`);
     } catch (e) {

@@ -96,23 +96,31 @@ export class PushSender {
     }
     const secure = url.protocol === 'https:' ? await this.loadHttps() : undefined;
     return new Promise<SendResult>((resolve) => {
+      let settled = false;
+      let deadline: NodeJS.Timeout | undefined;
+      const done = (r: SendResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        resolve(r);
+      };
       const req = (secure ? secure.module : http).request(
         url,
-        {
-          method: 'POST',
-          headers: details.headers as http.OutgoingHttpHeaders,
-          agent: secure ? secure.agent : this.httpAgent,
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        },
+        { method: 'POST', headers: details.headers as http.OutgoingHttpHeaders, agent: secure ? secure.agent : this.httpAgent },
         (res) => {
           const retryAfter = res.headers['retry-after'];
           // The body is not needed; read it to the end so the connection can be reused.
           res.resume();
-          res.on('end', () => resolve({ kind: 'response', status: res.statusCode ?? 0, retryAfter }));
-          res.on('error', (e) => resolve({ kind: 'error', message: describe(e) }));
+          res.on('end', () => done({ kind: 'response', status: res.statusCode ?? 0, retryAfter }));
+          res.on('error', (e) => done({ kind: 'error', message: describe(e) }));
         },
       );
-      req.on('error', (e) => resolve({ kind: 'error', message: describe(e) }));
+      // One deadline for the whole exchange (a plain timer: an AbortSignal per push cost more).
+      deadline = setTimeout(() => {
+        done({ kind: 'error', message: 'no answer within the send timeout' });
+        req.destroy();
+      }, this.options.timeoutMs);
+      req.on('error', (e) => done({ kind: 'error', message: describe(e) }));
       req.end(details.body ?? undefined);
     });
   }
@@ -126,6 +134,5 @@ export class PushSender {
 /** A network error as a short phrase, without the URL (an endpoint is a capability: never logged). */
 function describe(e: Error): string {
   const code = (e as NodeJS.ErrnoException).code;
-  if (e.name === 'AbortError' || e.name === 'TimeoutError') return 'no answer within the send timeout';
   return code ? `network error ${code}` : `network error: ${e.message.replace(/https?:\/\/\S+/g, '<endpoint>')}`;
 }
