@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { PushPayload } from '../shared/api-types.js';
 import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
 import { createRoom, setupAdmin } from '../test-support/server.js';
-import { eventually, newPage, shot, signIn } from '../test-support/web-page.js';
+import { eventually, newPage, postMessage, shot, signIn } from '../test-support/web-page.js';
 
 const enabled = chromiumAvailable();
 
@@ -23,8 +23,10 @@ type PageGlobals = { navigator: { serviceWorker: SwContainer } };
 
 /** Waits until the service worker is active and controls this page (clients.claim on activate). */
 async function controlledBySw(page: Page): Promise<string> {
+  // `ready` never settles without a worker: fail in time instead of hanging (a development build registers none).
   await page.evaluate(async () => {
-    await (globalThis as unknown as PageGlobals).navigator.serviceWorker.ready;
+    const none = new Promise((_, reject) => setTimeout(() => reject(new Error('no service worker became active (is dist/web a production build?)')), 15_000));
+    await Promise.race([(globalThis as unknown as PageGlobals).navigator.serviceWorker.ready, none]);
   });
   return eventually(async () => {
     const url = await page.evaluate(() => (globalThis as unknown as PageGlobals).navigator.serviceWorker.controller?.scriptURL ?? '');
@@ -90,6 +92,41 @@ describe('installable app and service worker, in Chromium', { skip: enabled ? fa
       const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
       // Headless contexts are off the record; everything about the app itself must pass.
       assert.deepEqual(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito'), []);
+      assert.deepEqual(problems, []);
+    } finally {
+      await ctx.close();
+      await s.close();
+    }
+  });
+
+  test('a notification’s link (/rooms/{id}?seq=N) opens the room at that message, even one older than the first page', async () => {
+    const s = await startWebTestServer();
+    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    try {
+      const admin = await setupAdmin(s.baseUrl);
+      const roomId = await createRoom(s.baseUrl, admin, 'Alerts');
+      let target = 0;
+      for (let i = 1; i <= 130; i++) {
+        const m = await postMessage(s.baseUrl, admin, roomId, i === 7 ? 'Disk full on db-1 (the alert)' : `line ${i}`);
+        if (i === 7) target = m.seq;
+      }
+      await signIn(page, admin.email);
+      await page.goto(`/rooms/${roomId}?seq=${target}`);
+      const item = page.locator(`article[data-seq="${target}"]`);
+      await item.waitFor();
+      await eventually(async () => {
+        const visible = await page.evaluate((seq) => {
+          const doc = (globalThis as unknown as { document: { querySelector(q: string): { getBoundingClientRect(): { top: number; bottom: number } } | null } }).document;
+          const el = doc.querySelector(`article[data-seq="${seq}"]`);
+          const box = doc.querySelector('.message-scroller')?.getBoundingClientRect();
+          const r = el?.getBoundingClientRect();
+          return !!(r && box && r.top >= box.top && r.bottom <= box.bottom);
+        }, target);
+        assert.ok(visible, 'the message is in view');
+      }, 10_000, 'the linked message in view');
+      assert.match((await item.getAttribute('class')) ?? '', /message-focus/);
+      // The link has done its job: the address no longer carries ?seq.
+      assert.equal(new URL(page.url()).search, '');
       assert.deepEqual(problems, []);
     } finally {
       await ctx.close();

@@ -76,7 +76,9 @@ export async function ensureWebBuild(): Promise<void> {
   try {
     if (fresh()) return;
     const vite = join(REPO_ROOT, 'node_modules/vite/bin/vite.js');
-    const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    // The production build, as npm run build makes it: the test runner's NODE_ENV=test would give
+    // React's development build and no service worker.
+    const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
     if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
   } finally {
     rmSync(lock, { recursive: true, force: true });

@@ -92,6 +92,13 @@ function useMediaQuery(query: string): boolean {
   return useSyncExternalStore(subscribe, () => window.matchMedia(query).matches);
 }
 
+/** `/rooms/{id}?seq=N`: the message a notification points at (PushPayload.url). */
+function focusFromUrl(): { roomId: string; seq: number } | null {
+  const roomId = roomIdFromPath();
+  const seq = Number(new URLSearchParams(window.location.search).get('seq'));
+  return roomId && Number.isSafeInteger(seq) && seq > 0 ? { roomId, seq } : null;
+}
+
 function roomIdFromPath(): string | null {
   const m = /^\/rooms\/([0-9a-f-]{36})\/?$/i.exec(window.location.pathname);
   return m ? m[1]!.toLowerCase() : null;
@@ -135,6 +142,12 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   const [rosterOpen, setRosterOpen] = useState(false);
   const [notifications, setNotifications] = useState<NotificationPermissionState>(notificationPermission);
   const [started, setStarted] = useState(false);
+  const [focus, setFocus] = useState(focusFromUrl);
+  const focusDone = useCallback(() => {
+    setFocus(null);
+    // The link has done its job: a reload should not jump back to that message.
+    if (window.location.search) window.history.replaceState(window.history.state, '', window.location.pathname);
+  }, []);
 
   useEffect(() => {
     let alive = true;
@@ -189,7 +202,10 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   }, [started, isPhone, state.activeRoomId, state.rooms, select]);
 
   useEffect(() => {
-    const onPop = () => store.selectRoom(roomIdFromPath());
+    const onPop = () => {
+      store.selectRoom(roomIdFromPath());
+      setFocus(focusFromUrl());
+    };
     window.addEventListener('popstate', onPop);
     return () => window.removeEventListener('popstate', onPop);
   }, [store]);
@@ -261,6 +277,8 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
             else select(null);
           }}
           onLoadOlder={() => void store.loadOlder(active.room.id)}
+          focusSeq={focus && focus.roomId === active.room.id ? focus.seq : null}
+          onFocused={focusDone}
           onSend={(content) => store.sendMessage(active.room.id, content)}
           onManageWebhooks={() => setDialog('webhooks')}
           onAddMembers={() => setDialog('addMembers')}

@@ -17,12 +17,19 @@ interface MessageListProps {
   entry: RoomEntry;
   myUserId: string;
   onLoadOlder(): void;
+  /** A message to show in the middle of the list, highlighted (a clicked notification); null for none. */
+  focusSeq?: number | null;
+  /** The focus is done (shown, or not to be found). */
+  onFocused?(): void;
 }
+
+/** How many older pages reaching a focused message may load before it gives up. */
+const MAX_FOCUS_PAGES = 40;
 
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 400;
 
-export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) {
+export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onFocused }: MessageListProps) {
   const { log, loadingOlder, loadingLatest } = entry;
   const messages = log.messages;
   const scroller = useRef<HTMLDivElement>(null);
@@ -94,6 +101,38 @@ export function MessageList({ entry, myUserId, onLoadOlder }: MessageListProps) 
     observer.observe(el);
     return () => observer.disconnect();
   }, [pin]);
+
+  // Open at a given message (a notification's link, /rooms/{id}?seq=N): load older pages until it is
+  // there, then show it in the middle, highlighted, and stop following the bottom.
+  const focusPages = useRef(0);
+  useEffect(() => {
+    if (focusSeq === null || !log.loaded) return;
+    const el = scroller.current;
+    if (!el) return;
+    const item = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
+    if (item) {
+      stick.current = false;
+      item.scrollIntoView({ block: 'center' });
+      lastTop.current = el.scrollTop;
+      item.classList.add('message-focus');
+      focusPages.current = 0;
+      onFocused?.();
+      return;
+    }
+    const first = messages[0]?.seq;
+    const last = messages[messages.length - 1]?.seq ?? 0;
+    if (first !== undefined && focusSeq < first && log.hasOlder && focusPages.current < MAX_FOCUS_PAGES) {
+      if (!loadingOlder) {
+        focusPages.current++;
+        onLoadOlder();
+      }
+      return;
+    }
+    // Newer than what is here: it is on its way through the stream. Otherwise it cannot be shown.
+    if (focusSeq > last && focusSeq <= entry.room.lastSeq + 1) return;
+    focusPages.current = 0;
+    onFocused?.();
+  }, [focusSeq, log.loaded, log.hasOlder, loadingOlder, messages, entry.room.lastSeq, onLoadOlder, onFocused]);
 
   // A short history that does not fill the screen: fetch more right away.
   useEffect(() => {

@@ -17,6 +17,9 @@ interface RoomViewProps {
   onToggleRoster(): void;
   onBack(): void;
   onLoadOlder(): void;
+  /** A message to bring into view (a notification was clicked, or a link to it opened), once. */
+  focusSeq: number | null;
+  onFocused(): void;
   onSend(content: string): Promise<void>;
   onManageWebhooks(): void;
   onAddMembers(): void;
@@ -88,7 +91,7 @@ export function RoomView(props: RoomViewProps) {
       ) : null}
       <div className={`room-body${props.rosterOpen ? ' room-body-roster-open' : ''}`}>
         <div className="room-main">
-          <MessageList entry={entry} myUserId={me.id} onLoadOlder={props.onLoadOlder} />
+          <MessageList entry={entry} myUserId={me.id} onLoadOlder={props.onLoadOlder} focusSeq={props.focusSeq} onFocused={props.onFocused} />
           <Composer roomId={entry.room.id} roomName={entry.room.name} connection={props.connection} onSend={props.onSend} />
         </div>
         <RosterPanel roster={roster} myUserId={me.id} onClose={props.onToggleRoster} />
