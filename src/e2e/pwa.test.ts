@@ -4,13 +4,12 @@
  * and a Web Push message shows a notification through the worker.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import type { PushPayload } from '../shared/api-types.js';
-import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
+import { chromiumAvailable, startWebTestServer } from '../test-support/browser.js';
 import { createRoom, setupAdmin } from '../test-support/server.js';
-import { eventually, newPage, postMessage, shot, signIn } from '../test-support/web-page.js';
+import { chromiumForSuite, eventually, newPage, postMessage, shot, signIn } from '../test-support/web-page.js';
 
 const enabled = chromiumAvailable();
 
@@ -36,21 +35,11 @@ async function controlledBySw(page: Page): Promise<string> {
 }
 
 describe('installable app and service worker, in Chromium', { skip: enabled ? false : 'no Chromium at /usr/bin/chromium' }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    await ensureWebBuild();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForSuite();
 
   test('the worker controls the page; with the network cut, a reload still opens the app shell', async () => {
     const s = await startWebTestServer();
-    const { ctx, page, problems } = await newPage(browser, s, 'phone');
+    const { ctx, page, problems } = await newPage(browser(), s, 'phone');
     try {
       const admin = await setupAdmin(s.baseUrl);
       await createRoom(s.baseUrl, admin, 'Deployments');
@@ -81,7 +70,7 @@ describe('installable app and service worker, in Chromium', { skip: enabled ? fa
 
   test('Chromium finds the app installable (manifest, icons, worker)', async () => {
     const s = await startWebTestServer();
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       await page.goto('/');
       await controlledBySw(page);
@@ -101,7 +90,7 @@ describe('installable app and service worker, in Chromium', { skip: enabled ? fa
 
   test('a notification’s link (/rooms/{id}?seq=N) opens the room at that message, even one older than the first page', async () => {
     const s = await startWebTestServer();
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       const admin = await setupAdmin(s.baseUrl);
       const roomId = await createRoom(s.baseUrl, admin, 'Alerts');
@@ -136,7 +125,7 @@ describe('installable app and service worker, in Chromium', { skip: enabled ? fa
 
   test('a push message shows a notification with the room, sender and preview, opening the message', async () => {
     const s = await startWebTestServer();
-    const { ctx, page } = await newPage(browser, s, 'desktop');
+    const { ctx, page } = await newPage(browser(), s, 'desktop');
     try {
       await ctx.grantPermissions(['notifications'], { origin: s.baseUrl });
       await page.goto('/');

@@ -6,15 +6,14 @@
  * sending while reading history scrolls to the message just sent.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import type { Browser, Locator } from 'playwright-core';
-import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
+import type { Locator } from 'playwright-core';
+import { chromiumAvailable, startWebTestServer } from '../test-support/browser.js';
 import { addMember, call, createRoom, createUser, setupAdmin } from '../test-support/server.js';
-import { PASSWORD, type ViewportName, eventually, newPage, openRoom, postMessage, shot, signIn, waitForLiveStream } from '../test-support/web-page.js';
+import { chromiumForSuite, eventually, newPage, openRoom, PASSWORD, postMessage, shot, signIn, type ViewportName, waitForLiveStream } from '../test-support/web-page.js';
 
 const enabled = chromiumAvailable();
 
@@ -180,21 +179,11 @@ async function fullyVisible(message: Locator): Promise<void> {
 }
 
 describe('web client fixes (issue 12) in Chromium', { skip: enabled ? false : 'no Chromium at /usr/bin/chromium' }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    await ensureWebBuild();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForSuite();
 
   test('the Alias pattern compiles under the v flag, so setup and New user refuse an invalid alias', async () => {
     const s = await startWebTestServer();
-    const { ctx, page, problems, consoleLines } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems, consoleLines } = await newPage(browser(), s, 'desktop');
     try {
       await page.goto('/');
       const alias = page.getByLabel('Alias', { exact: true });
@@ -248,7 +237,7 @@ describe('web client fixes (issue 12) in Chromium', { skip: enabled ? false : 'n
       for (let n = 0; n < count; n++) await postMessage(s.baseUrl, admin, roomId, `/md Chart ${n + 1}:\n\n![chart ${n + 1}](${images.url(`${n}.png`)})`);
       await postMessage(s.baseUrl, admin, roomId, `/md The full-size heatmap:\n\n![heatmap](${images.url('held.png')})`);
       const last = await postMessage(s.baseUrl, admin, roomId, '@carol the latency chart above needs you before the release');
-      const { ctx, page, problems } = await newPage(browser, s, vp);
+      const { ctx, page, problems } = await newPage(browser(), s, vp);
       const imageState = () =>
         page.locator('img.md-img').evaluateAll((imgs) =>
           (imgs as unknown as LoadingImage[]).map((i) => ({ src: i.src, complete: i.complete, natural: i.naturalHeight, shown: Math.round(i.getBoundingClientRect().height) })),
@@ -311,7 +300,7 @@ describe('web client fixes (issue 12) in Chromium', { skip: enabled ? false : 'n
     const s = await startWebTestServer();
     const admin = await setupAdmin(s.baseUrl, 'ada');
     const roomId = await createRoom(s.baseUrl, admin, 'ops');
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     const draft = 'Rolling back the deploy now';
     try {
       await signIn(page, admin.email);
@@ -359,7 +348,7 @@ describe('web client fixes (issue 12) in Chromium', { skip: enabled ? false : 'n
     const bob = await createUser(s.baseUrl, admin, 'bob', 'Bob Builder');
     await addMember(s.baseUrl, admin, roomId, bob);
     for (let n = 1; n <= 60; n++) await postMessage(s.baseUrl, bob, roomId, `status line ${n}\nbuild ${1000 + n}: all checks green`);
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       await signIn(page, admin.email);
       await openRoom(page, 'desktop', 'history');

@@ -4,12 +4,11 @@
  * Manage webhooks dialog warns when PUBLIC_URL is unset, so the URLs it hands out point at localhost.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Locator, Page, Response } from 'playwright-core';
-import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
+import { describe, test } from 'node:test';
+import type { Locator, Page, Response } from 'playwright-core';
+import { chromiumAvailable, startWebTestServer } from '../test-support/browser.js';
 import { createRoom, setupAdmin } from '../test-support/server.js';
-import { PASSWORD, newPage, openRoom, shot, signIn } from '../test-support/web-page.js';
+import { chromiumForSuite, newPage, openRoom, PASSWORD, shot, signIn } from '../test-support/web-page.js';
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const enabled = chromiumAvailable();
@@ -33,21 +32,11 @@ async function createWebhookInDialog(dialog: Locator, name: string): Promise<str
 }
 
 describe('serving the web client, in Chromium', { skip: enabled ? false : 'no Chromium at /usr/bin/chromium' }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    await ensureWebBuild();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForSuite();
 
   test('the scripts and styles the app loads come compressed (br or gzip) and immutable; the app runs', async () => {
     const s = await startWebTestServer();
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       const assets: Response[] = [];
       page.on('response', (r) => {
@@ -96,7 +85,7 @@ describe('serving the web client, in Chromium', { skip: enabled ? false : 'no Ch
     const s = await startWebTestServer({ PUBLIC_URL: '' });
     const port = new URL(s.baseUrl).port;
     assert.equal(s.server.config.publicUrl, `http://localhost:${port}`, 'the default of a server started without PUBLIC_URL');
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       const admin = await setupAdmin(s.baseUrl);
       await createRoom(s.baseUrl, admin, 'deployments');
@@ -127,7 +116,7 @@ describe('serving the web client, in Chromium', { skip: enabled ? false : 'no Ch
   test('PUBLIC_URL set to the address the browser uses: no warning', async () => {
     const s = await startWebTestServer();
     assert.equal(s.server.config.publicUrl, s.baseUrl);
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       const admin = await setupAdmin(s.baseUrl);
       await createRoom(s.baseUrl, admin, 'deployments');

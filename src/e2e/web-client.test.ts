@@ -4,26 +4,12 @@
  * test-results/ for review.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
 import { WEB_CONTENT_SECURITY_POLICY } from '../server/http/web-client.js';
-import { RESULTS_DIR, chromiumAvailable, ensureWebBuild, launchChromium, startWebTestServer } from '../test-support/browser.js';
+import { chromiumAvailable, startWebTestServer } from '../test-support/browser.js';
 import { addMember, call, createRoom, createUser, setupAdmin } from '../test-support/server.js';
-import {
-  PASSWORD,
-  VIEWPORTS,
-  type ViewportName,
-  eventually,
-  newPage,
-  openRoom,
-  postMessage,
-  postWebhook,
-  roomItem,
-  shot,
-  signIn,
-  watch,
-} from '../test-support/web-page.js';
+import { chromiumForSuite, eventually, newPage, openRoom, PASSWORD, postMessage, postWebhook, roomItem, shot, signIn, type ViewportName, VIEWPORTS, watch } from '../test-support/web-page.js';
 
 const enabled = chromiumAvailable();
 
@@ -66,17 +52,7 @@ async function noHorizontalScroll(page: Page): Promise<void> {
 }
 
 describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /usr/bin/chromium' }, () => {
-  let browser: Browser;
-
-  before(async () => {
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    await ensureWebBuild();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
+  const browser = chromiumForSuite();
 
   test('serves the app with a strict CSP, the SPA fallback, and the PWA manifest', async () => {
     const s = await startWebTestServer();
@@ -112,7 +88,7 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
   for (const vp of ['desktop', 'phone'] as const) {
     test(`${vp}: setup, new room, webhook created and copied, its post shown live, regenerate, delete`, async () => {
       const s = await startWebTestServer();
-      const { ctx, page, problems } = await newPage(browser, s, vp);
+      const { ctx, page, problems } = await newPage(browser(), s, vp);
       try {
         await page.goto('/');
         await page.getByLabel('Email', { exact: true }).fill('ada@example.com');
@@ -278,7 +254,7 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
       await addMember(s.baseUrl, admin, roomId, bob);
       const created = await call(s.baseUrl, 'POST', `/api/v1/rooms/${roomId}/webhooks`, { token: admin.token, body: { name: 'CI' } });
       assert.equal(created.status, 201);
-      const { ctx, page, problems } = await newPage(browser, s, vp);
+      const { ctx, page, problems } = await newPage(browser(), s, vp);
       try {
         await signIn(page, bob.email);
         if (vp === 'phone') await openRoom(page, vp, 'ops');
@@ -313,7 +289,7 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
       const carol = await createUser(s.baseUrl, admin, 'carol', 'Carol Chen');
       await addMember(s.baseUrl, admin, general, carol);
       await addMember(s.baseUrl, admin, ops, carol);
-      const { ctx, page, problems } = await newPage(browser, s, vp);
+      const { ctx, page, problems } = await newPage(browser(), s, vp);
       // A stand-in for the browser's Notification, recording what the app shows.
       await page.addInitScript(`
         window.__notifications = [];
@@ -385,7 +361,7 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
     for (let n = 1; n <= 120; n++) {
       await postMessage(s.baseUrl, admin, roomId, n % 10 === 0 ? `/md message **${n}** with \`code\`` : `message ${n}`);
     }
-    const ctx = await browser.newContext({ ...VIEWPORTS.desktop, baseURL: s.baseUrl, colorScheme: 'dark' });
+    const ctx = await browser().newContext({ ...VIEWPORTS.desktop, baseURL: s.baseUrl, colorScheme: 'dark' });
     const page = await ctx.newPage();
     page.setDefaultTimeout(10_000);
     const problems = watch(page);
@@ -427,7 +403,7 @@ describe('web client in Chromium', { skip: enabled ? false : 'no Chromium at /us
     const s = await startWebTestServer();
     const admin = await setupAdmin(s.baseUrl, 'ada');
     const roomId = await createRoom(s.baseUrl, admin, 'ops');
-    const { ctx, page, problems } = await newPage(browser, s, 'desktop');
+    const { ctx, page, problems } = await newPage(browser(), s, 'desktop');
     try {
       await signIn(page, admin.email);
       await page.getByRole('heading', { level: 1, name: 'ops' }).waitFor();

@@ -4,10 +4,32 @@
  * API and webhooks, and `eventually` (Playwright's auto-waiting expect is not in playwright-core).
  */
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
-import { RESULTS_DIR, type WebTestServer } from './browser.js';
+import { RESULTS_DIR, type WebTestServer, ensureWebBuild, launchChromium } from './browser.js';
 import { type TestUser, call } from './server.js';
+
+/**
+ * For a describe block: builds the web client if needed and starts Chromium before its tests, closes
+ * it after them. Returns the browser (valid inside the tests).
+ */
+export function chromiumForSuite(): () => Browser {
+  let browser: Browser | undefined;
+  before(async () => {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    await ensureWebBuild();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not started (call chromiumForSuite() inside describe)');
+    return browser;
+  };
+}
 
 export const VIEWPORTS = {
   desktop: { viewport: { width: 1280, height: 800 } },
