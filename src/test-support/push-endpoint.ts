@@ -11,6 +11,7 @@
  */
 import { type ECDH, createDecipheriv, createECDH, createPublicKey, hkdfSync, randomBytes, randomUUID, verify } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface BrowserSubscription {
@@ -47,7 +48,7 @@ interface Keys {
 }
 
 export class PushEndpoint {
-  private server: http.Server | undefined;
+  private server: http.Server | https.Server | undefined;
   private readonly keys = new Map<string, Keys>();
   private readonly script: ScriptedAnswer[] = [];
   /** Every push received and verified (whatever it was answered). */
@@ -60,14 +61,17 @@ export class PushEndpoint {
   expectedVapidKey: string | undefined;
   port = 0;
 
-  static async start(port = 0): Promise<PushEndpoint> {
-    const e = new PushEndpoint();
+  /** `tls`: serve https with this key and certificate (as every real push service does). */
+  constructor(private readonly tls?: { key: Buffer; cert: Buffer }) {}
+
+  static async start(port = 0, tls?: { key: Buffer; cert: Buffer }): Promise<PushEndpoint> {
+    const e = new PushEndpoint(tls);
     await e.listen(port);
     return e;
   }
 
   get origin(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   /** A new browser subscription on this push service. */
@@ -104,7 +108,8 @@ export class PushEndpoint {
   }
 
   async listen(port = this.port): Promise<void> {
-    const server = http.createServer((req, res) => void this.handle(req, res));
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
+    const server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
     server.keepAliveTimeout = 1000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -32,6 +32,8 @@ export interface PushSenderOptions {
   timeoutMs: number;
   /** Connections per push service origin. */
   maxSockets: number;
+  /** Certificate authorities to trust instead of Node's (tests: a push service with its own certificate). */
+  ca?: string | Buffer;
 }
 
 /** web-push (and asn1.js and jws under it) is loaded with the first push, not at start-up (issue 7, cold start). */
@@ -58,7 +60,7 @@ export class PushSender {
   private loadHttps(): Promise<{ module: typeof https; agent: https.Agent }> {
     this.https ??= import('node:https').then((m) => ({
       module: m.default,
-      agent: new m.default.Agent({ keepAlive: true, maxSockets: this.options.maxSockets, timeout: this.options.timeoutMs }),
+      agent: new m.default.Agent({ keepAlive: true, maxSockets: this.options.maxSockets, timeout: this.options.timeoutMs, ...(this.options.ca ? { ca: this.options.ca } : {}) }),
     }));
     return this.https;
   }
