@@ -70,16 +70,17 @@ describe('SQLite appends in a worker thread', () => {
     assert.equal((await b.store.listMembers(room.id)).length, 41);
   });
 
-  test('a worker that dies fails its batch as unavailable (503), and the next append gets a new worker and the next seq', async () => {
+  test('a worker that dies fails its batch as unavailable (503), and the next append gets a new worker and the next seq', { timeout: 60_000 }, async (t) => {
     const room = await b.store.createRoom({ id: randomUUID(), name: 'Crash', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
     assert.equal((await b.store.appendMessage(draft(room.id, 'before'))).seq, 1);
     const worker = workerOf(b);
     assert.ok(worker, 'the worker is running');
     // Terminate it with a batch in flight: whether that batch committed is unknown to the caller.
     const inFlight = b.store.appendMessage(draft(room.id, 'in flight'));
-    // The appender unrefs an idle worker; if the batch was already answered, nothing else here keeps
-    // the event loop alive until the worker's 'exit' (a server's listening socket would).
-    worker.ref();
+    // The appender unrefs an idle worker: with the batch already answered, nothing here would keep
+    // the event loop alive while a worker exits and the next one starts (a server's socket would).
+    const keepAlive = setInterval(() => {}, 1000);
+    t.after(() => clearInterval(keepAlive));
     await worker.terminate();
     const outcome = await inFlight.then(
       (m) => m,
