@@ -206,8 +206,12 @@ for (const backend of availableBackends()) {
     test('429 is retried when its Retry-After says, 503 with backoff; the webhook answer never waits; each device gets it once', async () => {
       endpoint.answerNext({ status: 429, headers: { 'retry-after': '120' } });
       const requestsBefore = endpoint.requests;
+      const retries = await sends(node, 'retry');
+      // The clock moves only once each answer is recorded (and the retry scheduled from it).
+      const recorded = (n: number, what: string) => waitUntil(async () => (await sends(node, 'retry')) === retries + n, what);
       const posted = await postHook('@ann rate limited');
       await waitUntil(() => endpoint.requests === requestsBefore + 1, 'the first (429) attempt');
+      await recorded(1, 'the 429 recorded');
       // Well past the poll interval, but no clock time has passed: no second attempt yet.
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(endpoint.requests, requestsBefore + 1, 'not retried before Retry-After');
@@ -222,8 +226,10 @@ for (const backend of availableBackends()) {
       endpoint.answerNext({ status: 503 }, { status: 503 });
       const second = await postHook('@ann flaky push service');
       await waitUntil(() => endpoint.pushesFor(annPhone).filter((p) => p.payload.messageId === second.messageId).length === 1, 'the first 503');
+      await recorded(2, 'the first 503 recorded');
       clock.advance(3_750);
       await waitUntil(() => endpoint.pushesFor(annPhone).filter((p) => p.payload.messageId === second.messageId).length === 2, 'the second 503');
+      await recorded(3, 'the second 503 recorded');
       clock.advance(7_500);
       await waitUntil(() => endpoint.delivered(annPhone).some((p) => p.payload.messageId === second.messageId), 'delivery after two 503s');
       await quiet('the retries');
