@@ -27,10 +27,12 @@ Prints the webhooks of ROOM (a room id, or a unique room name), one per line and
 ID<TAB>NAME<TAB>URL. Run it with the same settings as the server (see carillon webhook create --help).
 `;
 
-const POST_HELP = `Usage: carillon post URL TEXT [--retries N] [--max-wait SECONDS]
+const POST_HELP = `Usage: carillon post URL TEXT [--key KEY] [--retries N] [--max-wait SECONDS]
 
 Posts TEXT ("-" reads it from standard input) to a Chime-compatible incoming webhook URL, as
-{"Content": TEXT}, and prints the MessageId alone on standard output. On 429 (throttled) or 503
+{"Content": TEXT}, and prints the MessageId alone on standard output. With --key KEY (1-128
+characters; a Carillon server), the post updates the webhook's earlier message with that key
+instead of adding one, e.g. an alert's "firing" message when it resolves. On 429 (throttled) or 503
 (unavailable) it waits as long as the server's Retry-After says and tries again, at most N times
 (default 3), waiting at most SECONDS each time (default 60). Exits 1 with the server's Message
 when the post is refused.
@@ -90,6 +92,8 @@ async function readStdin(): Promise<string> {
 }
 
 export interface PostOptions {
+  /** Sent as "Key": the post updates the webhook's message with this key (Carillon, issue 14). */
+  key?: string;
   retries: number;
   maxWaitSeconds: number;
   sleep?: (ms: number) => Promise<void>;
@@ -105,7 +109,7 @@ export async function postToWebhook(url: string, text: string, options: PostOpti
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ Content: text }),
+        body: JSON.stringify(options.key === undefined ? { Content: text } : { Content: text, Key: options.key }),
         redirect: 'error',
         signal: AbortSignal.timeout(60_000),
       });
@@ -147,7 +151,7 @@ async function post(_config: Config, args: string[], io: CliIo): Promise<number>
   }
   const { values, positionals } = parseArgs({
     args,
-    options: { retries: { type: 'string', default: '3' }, 'max-wait': { type: 'string', default: '60' } },
+    options: { key: { type: 'string' }, retries: { type: 'string', default: '3' }, 'max-wait': { type: 'string', default: '60' } },
     allowPositionals: true,
     strict: true,
   });
@@ -165,11 +169,13 @@ async function post(_config: Config, args: string[], io: CliIo): Promise<number>
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError('the webhook URL must start with https:// or http://');
   const text = textArg === '-' ? await readStdin() : textArg;
-  return postToWebhook(url, text, { retries, maxWaitSeconds }, io);
+  const key = values.key;
+  if (key !== undefined && (key.length === 0 || [...key].length > 128)) throw new UsageError('--key must be 1 to 128 characters');
+  return postToWebhook(url, text, { retries, maxWaitSeconds, ...(key !== undefined ? { key } : {}) }, io);
 }
 
 export const webhookCommands: CliExtension[] = [
   { words: 'webhook create', usage: 'webhook create ROOM NAME', summary: 'create a webhook and print its URL', run: webhookCreate },
   { words: 'webhook list', usage: 'webhook list ROOM', summary: 'list a room\'s webhooks with their URLs', run: webhookList },
-  { words: 'post', usage: 'post URL TEXT', summary: 'post TEXT to a Chime-compatible webhook URL, print the MessageId', run: post },
+  { words: 'post', usage: 'post URL TEXT [--key KEY]', summary: 'post TEXT to a Chime-compatible webhook URL (with --key: update that message), print the MessageId', run: post },
 ];

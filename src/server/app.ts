@@ -23,6 +23,8 @@ import { registerWebClient } from './http/web-client.js';
 import { authRoutes } from './routes/auth.js';
 import { type Services, makeRouteContext } from './routes/context.js';
 import { roomRoutes } from './routes/rooms.js';
+import { searchRoutes } from './routes/search.js';
+import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
@@ -31,8 +33,10 @@ import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js'
 import { InProcessPresence, type PresenceTracker } from './realtime/presence.js';
 import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
+import { MessageChangeService } from './services/message-change-service.js';
 import { ReadStateService } from './services/read-state.js';
 import { RoomService } from './services/room-service.js';
+import { SearchService } from './services/search-service.js';
 import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
@@ -124,12 +128,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     presence,
     events: extra ? { publish: (e: DomainEvent) => (bus.publish(e), extra.publish(e)) } : bus,
   };
+  const messages = new MessageService(context);
   const services: Services = {
     auth: new AuthService(context),
     users: new UserService(context),
     rooms: new RoomService(context),
-    messages: new MessageService(context),
+    messages,
+    messageChanges: new MessageChangeService(context, messages),
     readState: new ReadStateService(context),
+    search: new SearchService(context),
     webhooks: new WebhookService(context, deps.secret),
     push: new PushService(context, { keys: vapidKeys, policy: pushPolicy }),
   };
@@ -268,6 +275,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(authRoutes(rc));
       await api.register(userRoutes(rc));
       await api.register(roomRoutes(rc));
+      await api.register(searchRoutes(rc));
+      await api.register(messageRoutes(rc));
       await api.register(webhookRoutes(rc));
       await api.register(pushRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
@@ -279,8 +288,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
           summary: 'Live stream of the user\'s rooms (WebSocket)',
           description:
             'Open as a WebSocket (Upgrade: websocket), signed in by Authorization: Bearer or by the session cookie from this server\'s own pages (Origin). ' +
-            'Send {"type":"resume","rooms":{roomId: lastSeq}} first; then open, close and ping. The server sends ready, message.created (with alert), ' +
-            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, pong and error frames (src/shared/stream-protocol.ts). ' +
+            'Send {"type":"resume","rooms":{roomId: lastSeq}} first; then open, close and ping. The server sends ready, message.created (with alert), message.updated (an edit, deletion or reaction, at its own seq), ' +
+            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, room.read, pong and error frames (src/shared/stream-protocol.ts). ' +
             'Close codes: 4008 too slow (reconnect and resume), 1012 server restarting (reconnect), 4001 signed out (sign in again). A plain HTTP GET gets 426.',
           response: { 426: { $ref: 'Error#' } },
         },

@@ -37,7 +37,7 @@ export interface Room {
   createdAt: number;
   /** The caller's role in the room. */
   role: RoomRole;
-  /** The room's latest message seq (0 when empty). */
+  /** The room's latest seq (0 when empty): of its last message, or of the last change of one (edit, deletion, reaction). */
   lastSeq: number;
   /** The caller's read state (the same on every device). */
   lastReadSeq: number;
@@ -70,9 +70,41 @@ export interface Message {
   html: string;
   mentions: Mentions;
   createdAt: number;
+  /** When the content was last changed (an edit, or a webhook post that updated it by key); null if never. */
+  editedAt: number | null;
+  /**
+   * When the message was deleted; null if it was not. A deleted message is a tombstone: it keeps
+   * its id, seq, sender and time, and its content and html are empty.
+   */
+  deletedAt: number | null;
+  /** Who deleted it: its author, or a room administrator. Absent unless deletedAt is set. */
+  deletedBy?: 'author' | 'administrator';
+  /** Reactions, in the order each emoji was first used: one per user per emoji. */
+  reactions: Reaction[];
   /** Only on the stream: whether this message alerts the receiving user. */
   alert?: boolean;
 }
+
+export interface Reaction {
+  /** The emoji itself (e.g. "✅"), never a shortcode. */
+  emoji: string;
+  count: number;
+  /** Who reacted, oldest first. */
+  userIds: string[];
+}
+
+/** A former version of an edited message (GET …/messages/{messageId}/edits; its author and room administrators). */
+export interface MessageEdit {
+  version: number;
+  content: string;
+  /** When this version was posted or became current. */
+  createdAt: number;
+  /** When it was replaced by the next version. */
+  replacedAt: number;
+}
+
+/** How a message changed (the `change` of a `message.updated` frame). */
+export type MessageChange = 'edited' | 'deleted' | 'reactions';
 
 export interface RosterMember {
   userId: string;
@@ -170,4 +202,19 @@ export interface PushPayload {
    * `/rooms/{roomId}?seq={seq}` (the client routes /rooms/{roomId}; `seq` is the message to show).
    */
   url: string;
+}
+
+/** One hit of GET /api/v1/search (docs/search.md). */
+export interface SearchResult {
+  /** The message as the room's message list gives it. */
+  message: Message;
+  roomName: string;
+  /** HTML: the text around the matches, escaped by the server, each match in <mark>…</mark>; no other markup. */
+  snippet: string;
+}
+
+/** GET /api/v1/search: newest first; pass nextCursor as `cursor` for the next (older) page, null on the last. */
+export interface SearchResponse {
+  results: SearchResult[];
+  nextCursor: string | null;
 }

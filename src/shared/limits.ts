@@ -24,6 +24,18 @@ export const LIMITS = Object.freeze({
    * after a member's read position are looked at, so a long-unread busy room costs bounded work.
    */
   unreadCountCap: 1000,
+  /** Different emoji on one message (each with any number of users). */
+  reactionsPerMessage: 20,
+  /** Longest reaction: one emoji, possibly a ZWJ sequence with skin tone (bytes of UTF-8). */
+  reactionMaxBytes: 64,
+  /** Former versions kept per message (a webhook updating one alert by key for months keeps the last ones). */
+  editHistoryMax: 50,
+  /** A webhook post's Key (or X-Carillon-Key header), in characters. */
+  webhookKeyMaxChars: 128,
+  /** GET /api/v1/search: longest query (characters), and results per page. */
+  searchQueryMaxChars: 256,
+  searchPageDefault: 20,
+  searchPageMax: 50,
 });
 
 /** Aliases that would collide with broadcast mentions. */

@@ -25,7 +25,7 @@
  * socket was opened with ended (signed out, here or in another tab); do not reconnect: sign in again. A socket that does not answer the
  * server's WebSocket pings (every ~30 s) is dropped.
  */
-import type { Message, ReadState, Room } from './api-types.js';
+import type { Message, MessageChange, ReadState, Room } from './api-types.js';
 
 export const STREAM_PATH = '/api/v1/stream';
 
@@ -56,6 +56,32 @@ export interface ReadyFrame {
 export interface MessageCreatedFrame {
   type: 'message.created';
   message: Message & { alert: boolean };
+}
+
+/**
+ * A message changed after it was posted: edited by its author, updated by its webhook (a post with
+ * the same key), deleted (a tombstone: empty content and html, `deletedAt` set) or its reactions
+ * changed. `message` is its whole current state: replace the copy you have (by `message.id`); if
+ * you do not have it (older than what you loaded), ignore it.
+ *
+ * Seq rules: every change takes the room's next seq, like a new message, and `seq` is that seq
+ * (`message.seq` stays the message's own place in the room). Per room, the frames `message.created`
+ * and `message.updated` together carry every seq once, in order, with no gap — live and through
+ * `resume`. So "the last seq I have" is the largest seq of either frame. A replay sends a message
+ * created after your seq once, as `message.created` in its current state (already edited, deleted
+ * or reacted to), and a change of an older message as `message.updated`; a message changed several
+ * times may come once per change, each time in its current state (apply them in order; they are
+ * idempotent). Changes never add to unread counts.
+ *
+ * `newAlert` is true when this change makes the message alert you and it did not before (an update
+ * that adds a mention of you, @All, or @Present while you are present): notify as for a new alert.
+ */
+export interface MessageUpdatedFrame {
+  type: 'message.updated';
+  seq: number;
+  change: MessageChange;
+  message: Message & { alert: boolean };
+  newAlert: boolean;
 }
 
 /** A member opened (present) or closed (not present) the room in all of their clients (SPEC 1). */
@@ -108,7 +134,7 @@ export interface RoomRemovedFrame {
   roomId: string;
 }
 
-/** The replay asked for by `resume` is complete for this room; `lastSeq` is the last seq sent. Live messages follow. */
+/** The replay asked for by `resume` is complete for this room; `lastSeq` is the last seq sent (of a message or a change). Live frames follow. */
 export interface ResumedFrame {
   type: 'resumed';
   roomId: string;
@@ -130,6 +156,7 @@ export interface ErrorFrame {
 export type ServerFrame =
   | ReadyFrame
   | MessageCreatedFrame
+  | MessageUpdatedFrame
   | PresenceChangedFrame
   | RosterChangedFrame
   | RoomAddedFrame

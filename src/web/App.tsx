@@ -14,7 +14,10 @@ import { SetupScreen, SignInScreen } from './components/AuthScreens';
 import { AddMembersDialog, NewRoomDialog, NewUserDialog } from './components/Dialogs';
 import { Logo } from './components/Logo';
 import { ManageWebhooksDialog } from './components/ManageWebhooksDialog';
+import type { MessageActions } from './components/MessageList';
+import { RoomSwitcher } from './components/RoomSwitcher';
 import { RoomView } from './components/RoomView';
+import { SearchBox, SearchPanel } from './components/SearchPanel';
 import { Sidebar } from './components/Sidebar';
 
 type Boot = { phase: 'loading' } | { phase: 'setup' } | { phase: 'signin'; notice?: string } | { phase: 'app'; user: User } | { phase: 'error'; message: string };
@@ -143,6 +146,10 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   const [notifications, setNotifications] = useState<NotificationPermissionState>(notificationPermission);
   const [started, setStarted] = useState(false);
   const [focus, setFocus] = useState(focusFromUrl);
+  /** The search box's text, and the query whose results are open (null: closed). */
+  const [searchText, setSearchText] = useState('');
+  const [searchQuery, setSearchQuery] = useState<string | null>(null);
+  const [switcherOpen, setSwitcherOpen] = useState(false);
   const focusDone = useCallback(() => {
     setFocus(null);
     // The link has done its job: a reload should not jump back to that message.
@@ -201,6 +208,31 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
     if (first) select(first, 'replace');
   }, [started, isPhone, state.activeRoomId, state.rooms, select]);
 
+  /** Opens a room at a message (a search result): /rooms/{id}?seq=N, as a notification's link does. */
+  const openAt = useCallback(
+    (roomId: string, seq: number) => {
+      setSearchQuery(null);
+      store.selectRoom(roomId);
+      setRosterOpen(false);
+      window.history.pushState({ roomId }, '', `/rooms/${roomId}?seq=${seq}`);
+      safeStorage.set('carillon.lastRoom', roomId);
+      setFocus({ roomId, seq });
+    },
+    [store],
+  );
+
+  // Ctrl+K / Cmd+K: the room switcher, from anywhere (again: closes it).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setSwitcherOpen((o) => !o);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
   useEffect(() => {
     const onPop = () => {
       store.selectRoom(roomIdFromPath());
@@ -233,6 +265,20 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   const unreadTotal = rooms.reduce((n, r) => n + (r.room.muted ? 0 : r.unread), 0);
   const alertTotal = rooms.reduce((n, r) => n + r.alerts, 0);
   const active = state.activeRoomId ? state.rooms[state.activeRoomId] : undefined;
+  const activeId = active?.room.id;
+  const actions = useMemo<MessageActions | null>(
+    () =>
+      activeId
+        ? {
+            edit: (messageId, content) => store.editMessage(activeId, messageId, content),
+            remove: (messageId) => store.deleteMessage(activeId, messageId),
+            react: (messageId, emoji, on) => store.react(activeId, messageId, emoji, on),
+            edits: async (messageId) => (await api.messageEdits(activeId, messageId)).edits,
+          }
+        : null,
+    [store, activeId],
+  );
+  const searchOpen = searchQuery !== null;
 
   useEffect(() => {
     const prefix = alertTotal > 0 ? `(@${alertTotal}) ` : unreadTotal > 0 ? `(${unreadTotal}) ` : '';
@@ -251,20 +297,24 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   };
 
   return (
-    <div className={`app ${active ? 'app-view-room' : 'app-view-list'}`}>
+    <div className={`app ${active ? 'app-view-room' : 'app-view-list'}${searchOpen ? ' app-search-open' : ''}`}>
       <Sidebar
         me={me}
         rooms={rooms}
         activeRoomId={state.activeRoomId}
         connection={state.connection}
         notifications={notifications}
-        onSelect={(id) => select(id)}
+        onSelect={(id) => {
+          setSearchQuery(null);
+          select(id);
+        }}
         onNewRoom={() => setDialog('newRoom')}
         onNewUser={() => setDialog('newUser')}
         onEnableNotifications={() => void requestNotificationPermission().then(setNotifications)}
         onSignOut={() => void signOut()}
+        search={<SearchBox value={searchText} onChange={setSearchText} onSearch={setSearchQuery} onClose={() => setSearchQuery(null)} open={searchOpen} />}
       />
-      {active ? (
+      {active && actions ? (
         <RoomView
           entry={active}
           roster={state.rosters[active.room.id]}
@@ -283,9 +333,11 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
           onManageWebhooks={() => setDialog('webhooks')}
           onAddMembers={() => setDialog('addMembers')}
           onSettings={(settings) => void store.setRoomSettings(active.room.id, settings).catch(() => {})}
+          actions={actions}
+          covered={searchOpen}
         />
       ) : (
-        <main className="room room-empty" aria-label="No room open">
+        <main className="room room-empty" aria-label="No room open" inert={searchOpen || undefined}>
           <div className="empty-state">
             <Logo size={56} />
             <h1>{rooms.length === 0 ? 'No rooms yet' : 'Pick a room'}</h1>
@@ -294,6 +346,33 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
         </main>
       )}
 
+      {searchQuery !== null ? (
+        <SearchPanel
+          key={searchQuery}
+          query={searchQuery}
+          rooms={rooms}
+          rosters={state.rosters}
+          needRoster={(roomId) => void store.refreshRoster(roomId)}
+          onOpen={openAt}
+          onClose={() => {
+            setSearchQuery(null);
+            // Back to the box the search came from (on a phone the room list shows it again).
+            window.setTimeout(() => document.querySelector<HTMLInputElement>('input[aria-label="Search messages"]')?.focus(), 0);
+          }}
+        />
+      ) : null}
+      {switcherOpen ? (
+        <RoomSwitcher
+          rooms={rooms}
+          activeRoomId={state.activeRoomId}
+          onClose={() => setSwitcherOpen(false)}
+          onOpen={(roomId) => {
+            setSwitcherOpen(false);
+            setSearchQuery(null);
+            select(roomId);
+          }}
+        />
+      ) : null}
       {dialog === 'newRoom' ? (
         <NewRoomDialog
           onClose={() => setDialog(null)}

@@ -107,9 +107,11 @@ export class StorePoller {
     for (const [roomId, position] of this.options.activeRooms()) {
       const room = await this.options.store.getRoom(roomId);
       if (!room || room.lastSeq <= position) continue;
-      const [latest] = await this.options.store.listMessages(roomId, { limit: 1 });
-      // The gateway's room channel sees the gap up to this seq and reads the rest from the store.
-      if (latest) this.options.bus.publishLocal({ type: 'message.created', message: latest });
+      // The room's last event (a message or a change of one): the gateway's room channel sees the
+      // gap up to its seq and reads the rest from the store.
+      const [latest] = await this.options.store.listRoomEvents(roomId, room.lastSeq - 1, 1);
+      if (latest?.kind === 'created') this.options.bus.publishLocal({ type: 'message.created', message: latest.message });
+      else if (latest) this.options.bus.publishLocal({ type: 'message.changed', event: latest });
     }
   }
 }

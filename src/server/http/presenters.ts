@@ -28,4 +28,8 @@ export const presentMessage = (m: MessageRecord): Message => ({
   html: m.html,
   mentions: m.mentions,
   createdAt: m.createdAt,
+  editedAt: m.editedAt,
+  deletedAt: m.deletedAt,
+  ...(m.deletedBy !== undefined ? { deletedBy: m.deletedBy } : {}),
+  reactions: m.reactions,
 });

@@ -77,6 +77,19 @@ export const MemberSettingsBody = Type.Object(
 
 export const Mentions = Type.Object({ all: Type.Boolean(), present: Type.Boolean(), userIds: Type.Array(Type.String()) });
 
+export const Reaction = Type.Object({
+  emoji: Type.String(),
+  count: Type.Integer(),
+  userIds: Type.Array(Type.String(), { description: 'who reacted, oldest first' }),
+});
+
+export const MessageEdit = Type.Object({
+  version: Type.Integer(),
+  content: Type.String(),
+  createdAt: Type.Integer({ description: 'when this version was posted or became current' }),
+  replacedAt: Type.Integer(),
+});
+
 export const Message = Type.Object({
   id: Type.String(),
   roomId: Type.String(),
@@ -86,6 +99,10 @@ export const Message = Type.Object({
   html: Type.String(),
   mentions: Mentions,
   createdAt: Type.Integer(),
+  editedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'when the content last changed (an edit, or a webhook update by key); null if never' }),
+  deletedAt: Type.Union([Type.Integer(), Type.Null()], { description: 'when it was deleted (a tombstone: content and html are empty); null if not' }),
+  deletedBy: Type.Optional(Type.Union([Type.Literal('author'), Type.Literal('administrator')])),
+  reactions: Type.Array(Reaction),
 });
 
 export const RosterMember = Type.Object({
@@ -106,6 +123,7 @@ export const Roster = Type.Object({
 
 export const RoomIdParams = Type.Object({ roomId: Uuid });
 export const RoomUserParams = Type.Object({ roomId: Uuid, userId: Uuid });
+export const RoomMessageParams = Type.Object({ roomId: Uuid, messageId: Uuid });
 
 // ---- Web Push (issue 13; the payload pushed to devices is PushPayload in src/shared/api-types.ts) ----
 

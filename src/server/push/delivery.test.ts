@@ -203,6 +203,36 @@ for (const backend of availableBackends()) {
       await settings(john, { muted: false });
     });
 
+    test('a webhook update by key pushes only to whom it newly alerts (issue 14); an update that adds no mention pushes nobody', async () => {
+      const post = async (content: string) => {
+        const res = await fetch(node.baseUrl + hookPath, { method: 'POST', body: JSON.stringify({ Content: content, Key: 'disk-db-1' }) });
+        const body = (await res.json()) as { MessageId: string };
+        assert.equal(res.status, 200, JSON.stringify(body));
+        return body.MessageId;
+      };
+      const before = { mary: count(maryPhone), john: count(johnPhone), ann: count(annPhone) };
+      const id = await post(':x: disk full on db-1 @mary');
+      await waitUntil(() => count(maryPhone) === before.mary + 1, "mary's push for the first version");
+      await quiet('the first version');
+      // Escalation: the same message now also names john; mary was alerted already.
+      assert.equal(await post(':x: disk full on db-1 @mary @john'), id, 'the update names the same message');
+      await waitUntil(() => count(johnPhone) === before.john + 1, "john's push for the escalation");
+      await quiet('the escalation');
+      const push = endpoint.delivered(johnPhone).at(-1)!;
+      assert.equal(push.payload.messageId, id);
+      assert.equal(push.payload.body, '❌ disk full on db-1 @mary @john');
+      assert.equal(push.payload.alert, true);
+      const stored = (await node.store.getMessage(id))!;
+      assert.equal(push.payload.url, `/rooms/${roomId}?seq=${stored.seq}`, 'the push opens the message at its own place');
+      // Resolved: fewer mentions, nothing added: silent.
+      assert.equal(await post(':white_check_mark: disk ok on db-1'), id);
+      await waitUntil(async () => (await node.store.getMessage(id))!.content.startsWith(':white_check_mark:'), 'the update stored');
+      await quiet('the resolution');
+      assert.equal(count(maryPhone), before.mary + 1, 'mary: one push in all');
+      assert.equal(count(johnPhone), before.john + 1, 'john: one push in all');
+      assert.equal(count(annPhone), before.ann, 'ann was never named');
+    });
+
     test('429 is retried when its Retry-After says, 503 with backoff; the webhook answer never waits; each device gets it once', async () => {
       endpoint.answerNext({ status: 429, headers: { 'retry-after': '120' } });
       const requestsBefore = endpoint.requests;

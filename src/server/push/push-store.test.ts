@@ -6,11 +6,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
-import pg from 'pg';
 import { availableBackends, createPgDatabase, tempDir } from '../../test-support/backends.js';
+import { KyselyStore } from '../store/kysely-store.js';
+import { migrateToLatest } from '../store/migrations.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, UserRecord } from '../store/types.js';
 
@@ -24,24 +23,16 @@ for (const backend of availableBackends()) {
   test(`migration 0004 starts existing rooms at their last message; later rooms count from 0 (${backend})`, async () => {
     const dataDir = tempDir('carillon-push-migration-');
     const db = backend === 'postgres' ? await createPgDatabase() : undefined;
-    // Undo 0004 with plain SQL, so the next open runs it on a database that already has messages.
-    const undo = ['drop table push_deliveries', 'drop table push_cursors', 'drop table push_subscriptions', "delete from kysely_migration where name = '0004_web_push'"];
+    // The database as it was before 0004 (migrated up to 0003), with a room that has messages; the
+    // next open runs 0004 and the later migrations on it.
     try {
-      let store = await openStore({ dataDir, databaseUrl: db?.url });
+      const opened = db ? (await import('../store/dialects/postgres.js')).openPostgres(db.url, () => {}).db : (await import('../store/dialects/sqlite.js')).openSqlite(dataDir).db;
+      await migrateToLatest(opened, '0003_member_read_state');
+      let store: Store = new KyselyStore({ db: opened, dialect: backend, translateError: (e) => e, onClose: () => opened.destroy() });
       const owner = await store.createUser(user('owner'));
       const old = await store.createRoom({ id: randomUUID(), name: 'Old', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
       for (let i = 0; i < 3; i++) await post(store, old.id, owner.id, `history ${i}`);
       await store.close();
-      if (db) {
-        const c = new pg.Client({ connectionString: db.url });
-        await c.connect();
-        for (const q of undo) await c.query(q);
-        await c.end();
-      } else {
-        const raw = new BetterSqlite3(join(dataDir, 'carillon.db'));
-        for (const q of undo) raw.exec(q);
-        raw.close();
-      }
       store = await openStore({ dataDir, databaseUrl: db?.url });
       try {
         assert.deepEqual(await store.push.roomsBehind(10), [], 'the old room starts at its last seq: its history is never pushed');

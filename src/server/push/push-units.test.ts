@@ -142,6 +142,15 @@ describe('who gets a push', () => {
     assert.deepEqual(who(m, [sub('mary'), sub('john', 'all'), sub('ann')]), ['john:true', 'ann:true']);
   });
 
+  test("an update that adds mentions (issue 14) pushes only whom it newly alerts: not those alerted before, not 'all' members", () => {
+    // The version before named mary; the update adds @All.
+    const m = msg({ mentions: { all: true, present: false, userIds: [] }, update: { alertedBefore: { mentions: { all: false, present: false, userIds: ['mary'] } } } });
+    assert.deepEqual(who(m, [sub('mary'), sub('john'), sub('ann', 'all')]), ['john:true', 'ann:true']);
+    // An update that adds john only: ann's 'all' setting does not make it a push for her.
+    const j = msg({ mentions: { all: false, present: false, userIds: ['john'] }, update: { alertedBefore: { mentions: { all: false, present: false, userIds: [] } } } });
+    assert.deepEqual(who(j, [sub('mary'), sub('john'), sub('ann', 'all')]), ['john:true']);
+  });
+
   test('@Present alerts who was present at post time, so they get no push while still present', () => {
     const m = msg({ mentions: { all: false, present: true, userIds: [] }, presentAtPost: ['mary'] });
     assert.deepEqual(who(m, [sub('mary'), sub('john')], ['mary']), []);

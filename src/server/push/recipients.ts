@@ -18,17 +18,24 @@ export interface PlannedPush {
 }
 
 export function planPushes(
-  message: Pick<PushMessage, 'sender' | 'mentions' | 'presentAtPost'>,
+  message: Pick<PushMessage, 'sender' | 'mentions' | 'presentAtPost' | 'update'>,
   subscribed: readonly SubscribedMember[],
   presentNow: ReadonlySet<string>,
 ): PlannedPush[] {
   const presentAtPost = new Set(message.presentAtPost ?? []);
+  const before = message.update?.alertedBefore;
+  const presentBefore = new Set(before?.presentAtPost ?? []);
   const out: PlannedPush[] = [];
   for (const s of subscribed) {
     if (message.sender.type === 'user' && message.sender.id === s.userId) continue;
     if (s.muted || s.notify === 'none') continue;
     if (presentNow.has(s.userId)) continue;
     const alert = alertsUser(message, s.userId, presentAtPost);
+    if (before) {
+      // An update (issue 14) pushes only a new alert: to whom the added mentions alert and the version before did not.
+      if (alert && !alertsUser({ sender: message.sender, mentions: before.mentions }, s.userId, presentBefore)) out.push({ subscriptionId: s.subscriptionId, userId: s.userId, alert });
+      continue;
+    }
     if (alert || s.notify === 'all') out.push({ subscriptionId: s.subscriptionId, userId: s.userId, alert });
   }
   return out;

@@ -330,7 +330,8 @@ export class Connection {
     // is told the truth in `resumed` and gets the messages that follow it.
     if (room && sub.lastSent > room.lastSeq) sub.lastSent = room.lastSeq;
     for (;;) {
-      const page = await store.listMessages(roomId, { after: sub.lastSent, limit: limits.replayPageSize });
+      // Messages and changes of messages: both take the room's seqs (issue 14).
+      const page = await store.listRoomEvents(roomId, sub.lastSent, limits.replayPageSize);
       if (stale()) return;
       for (const m of page) {
         if (m.seq <= sub.lastSent) continue;

@@ -166,7 +166,7 @@ for (const backend of availableBackends()) {
       // The presence snapshot stays on the server.
       const history = await call(s.baseUrl, 'GET', `/api/v1/rooms/${roomId}/messages`, { token: dave!.token });
       assert.equal(history.status, 200);
-      const publicKeys = ['content', 'createdAt', 'html', 'id', 'mentions', 'roomId', 'sender', 'seq'];
+      const publicKeys = ['content', 'createdAt', 'deletedAt', 'editedAt', 'html', 'id', 'mentions', 'reactions', 'roomId', 'sender', 'seq'];
       assert.deepEqual(Object.keys(history.body.messages[2]).sort(), publicKeys);
       assert.deepEqual(Object.keys(bob2.messages(roomId)[2]!).sort(), ['alert', ...publicKeys]);
     });
@@ -234,14 +234,14 @@ for (const backend of availableBackends()) {
       // Hold the replay's last store read (seqs 211..300) after it ran, and post 50 more meanwhile:
       // they are committed after that read saw the store, so they can only come from the live stream.
       const store = s.backend.store;
-      const listMessages = store.listMessages;
+      const listRoomEvents = store.listRoomEvents;
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       let reachedGate!: () => void;
       const atGate = new Promise<void>((r) => (reachedGate = r));
-      store.listMessages = async (id, page) => {
-        const rows = await listMessages.call(store, id, page);
-        if (id === roomId && page.after === 210) {
+      store.listRoomEvents = async (id, after, limit) => {
+        const rows = await listRoomEvents.call(store, id, after, limit);
+        if (id === roomId && after === 210) {
           reachedGate();
           await gate;
         }
@@ -258,7 +258,7 @@ for (const backend of availableBackends()) {
         assert.deepEqual(c.seqs(roomId), range(11, 350));
         assert.equal(c.ofType('resumed')[0]!.lastSeq, 350);
       } finally {
-        store.listMessages = listMessages;
+        store.listRoomEvents = listRoomEvents;
       }
     });
 

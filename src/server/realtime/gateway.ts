@@ -260,6 +260,9 @@ export class StreamGateway implements ConnectionHost {
       case 'message.created':
         this.channels.get(event.message.roomId)?.onMessage(event.message);
         return;
+      case 'message.changed':
+        this.channels.get(event.event.message.roomId)?.onEvent(event.event);
+        return;
       case 'presence.changed':
         this.channels.get(event.roomId)?.broadcast(encodeFrame({ type: 'presence.changed', roomId: event.roomId, userId: event.userId, present: event.present }));
         return;

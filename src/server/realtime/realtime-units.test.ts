@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DomainEvent } from '../services/context.js';
-import type { MessageRecord, Store } from '../store/types.js';
+import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
 import { InProcessBus } from './bus.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
@@ -23,6 +23,9 @@ const msg = (seq: number, extra: Partial<MessageRecord> = {}): MessageRecord => 
   html: `<p>message ${seq}</p>`,
   mentions: { all: false, present: false, userIds: [] },
   createdAt: 1000 + seq,
+  editedAt: null,
+  deletedAt: null,
+  reactions: [],
   ...extra,
 });
 
@@ -36,10 +39,10 @@ function scriptedStore(committed: number, roomReady: Promise<void> = Promise.res
       await roomReady;
       return { id, name: 'R', createdBy: 'x', createdAt: 0, lastSeq: state.lastSeqAtStart };
     },
-    async listMessages(_id: string, page: { after?: number; limit: number }) {
+    async listRoomEvents(_id: string, after: number, limit: number) {
       state.reads++;
-      const out: MessageRecord[] = [];
-      for (let s = (page.after ?? 0) + 1; s <= state.committed && out.length < page.limit; s++) out.push(msg(s));
+      const out: RoomEvent[] = [];
+      for (let s = after + 1; s <= state.committed && out.length < limit; s++) out.push({ kind: 'created', seq: s, message: msg(s) });
       return out;
     },
   } as unknown as Store;

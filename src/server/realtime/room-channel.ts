@@ -1,5 +1,6 @@
 /**
- * One room's live stream on this node: puts the bus's message events back in seq order, fills
+ * One room's live stream on this node: puts the bus's message events (new messages and changes of
+ * them, which take seqs of the same sequence) back in seq order, fills
  * gaps from the store, and hands each message, serialized once, to the room's subscribed sockets.
  *
  * Why gaps happen: seqs are assigned in commit order, but two posts that commit back to back may
@@ -11,7 +12,7 @@ import type { Store } from '../store/types.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';
 import type { RoomSub } from './connection.js';
-import type { MessageRecord } from '../store/types.js';
+import type { MessageRecord, RoomEvent } from '../store/types.js';
 
 export class RoomChannel {
   /** Holders (connections being set up and subscribed sockets); the channel lives while > 0. */
@@ -48,8 +49,13 @@ export class RoomChannel {
 
   /** A committed message, from the bus: delivered in seq order, exactly once. */
   onMessage(message: MessageRecord): void {
-    if (this.disposed || (this.position >= 0 && message.seq <= this.position)) return;
-    if (!this.ahead.has(message.seq)) this.ahead.set(message.seq, new MessageEntry(message));
+    this.onEvent({ kind: 'created', seq: message.seq, message });
+  }
+
+  /** A committed message or change of one (each takes a seq of the room), from the bus: delivered in seq order, exactly once. */
+  onEvent(event: RoomEvent): void {
+    if (this.disposed || (this.position >= 0 && event.seq <= this.position)) return;
+    if (!this.ahead.has(event.seq)) this.ahead.set(event.seq, new MessageEntry(event));
     if (this.position >= 0) this.drain();
   }
 
@@ -107,7 +113,7 @@ export class RoomChannel {
         const start = this.position;
         for (;;) {
           const from = this.position;
-          const page = await this.store.listMessages(this.roomId, { after: from, limit: this.pageSize });
+          const page = await this.store.listRoomEvents(this.roomId, from, this.pageSize);
           if (this.disposed) return;
           for (const m of page) {
             // Live events may have moved the position on while the store was answering.

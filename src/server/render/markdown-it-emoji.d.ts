@@ -14,3 +14,9 @@ declare module 'markdown-it-emoji' {
   export const light: EmojiPlugin;
   export const bare: EmojiPlugin;
 }
+
+// The gemoji shortcode → emoji table the plugin uses (reactions accept shortcodes too).
+declare module 'markdown-it-emoji/lib/data/full.mjs' {
+  const defs: Record<string, string>;
+  export default defs;
+}

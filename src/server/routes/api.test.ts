@@ -196,7 +196,10 @@ describe('messages: formatting, limits and paging', () => {
     const r = await call(s.baseUrl, 'POST', `/api/v1/rooms/${roomId}/messages`, { token: admin.token, body: { content: '/md **Deployed** :tada:' } });
     assert.equal(r.status, 201, r.text);
     const m = r.body.message;
-    assert.deepEqual(Object.keys(m).sort(), ['content', 'createdAt', 'html', 'id', 'mentions', 'roomId', 'sender', 'seq']);
+    assert.deepEqual(Object.keys(m).sort(), ['content', 'createdAt', 'deletedAt', 'editedAt', 'html', 'id', 'mentions', 'reactions', 'roomId', 'sender', 'seq']);
+    assert.equal(m.editedAt, null);
+    assert.equal(m.deletedAt, null);
+    assert.deepEqual(m.reactions, []);
     assert.equal(m.content, '/md **Deployed** :tada:');
     assert.equal(m.seq, 1);
     assert.deepEqual(m.sender, { type: 'user', id: admin.id, name: 'Admin' });

@@ -49,6 +49,14 @@ const pushSubscription = () => ({
   keys: { p256dh: createECDH('prime256v1').generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
 });
 
+/** A fresh message in the room (issue 14 routes): the caller's own when they are a member, else someone else's (the other member's). */
+const freshMessage = async (c: Ctx, role: Role, own = true): Promise<string> => {
+  const author = role === 'roomAdmin' ? (own ? c.users.roomAdmin : c.users.member) : role === 'member' && !own ? c.users.roomAdmin : c.users.member;
+  const r = await call(c.s.baseUrl, 'POST', `/api/v1/rooms/${c.roomId}/messages`, { token: author.token, body: { content: 'target' } });
+  if (r.status !== 201) throw new Error(`post failed: ${r.status} ${r.text}`);
+  return `/api/v1/rooms/${c.roomId}/messages/${r.body.message.id}`;
+};
+
 const CASES: RouteCase[] = [
   { name: 'GET /api/v1/me', request: async () => ({ method: 'GET', path: '/api/v1/me' }), expect: anyUser(200) },
   {
@@ -86,6 +94,27 @@ const CASES: RouteCase[] = [
   { name: 'GET /api/v1/rooms/:roomId/roster', request: async (c) => ({ method: 'GET', path: `/api/v1/rooms/${c.roomId}/roster` }), expect: roomRule(200) },
   { name: 'GET /api/v1/rooms/:roomId/messages', request: async (c) => ({ method: 'GET', path: `/api/v1/rooms/${c.roomId}/messages` }), expect: roomRule(200) },
   { name: 'POST /api/v1/rooms/:roomId/messages', request: async (c) => ({ method: 'POST', path: `/api/v1/rooms/${c.roomId}/messages`, body: { content: 'hello' } }), expect: roomRule(201) },
+  { name: 'GET /api/v1/rooms/:roomId/messages/:messageId', request: async (c, role) => ({ method: 'GET', path: await freshMessage(c, role, false) }), expect: roomRule(200) },
+  { name: 'PATCH /api/v1/rooms/:roomId/messages/:messageId (one\'s own)', request: async (c, role) => ({ method: 'PATCH', path: await freshMessage(c, role), body: { content: 'edited' } }), expect: roomRule(200) },
+  {
+    name: 'PATCH /api/v1/rooms/:roomId/messages/:messageId (someone else\'s)',
+    request: async (c, role) => ({ method: 'PATCH', path: await freshMessage(c, role, false), body: { content: 'edited' } }),
+    expect: { ...roomRule(200), member: [403, 'Forbidden'], roomAdmin: [403, 'Forbidden'] },
+  },
+  { name: 'DELETE /api/v1/rooms/:roomId/messages/:messageId (one\'s own)', request: async (c, role) => ({ method: 'DELETE', path: await freshMessage(c, role) }), expect: roomRule(204) },
+  { name: 'DELETE /api/v1/rooms/:roomId/messages/:messageId (someone else\'s)', request: async (c, role) => ({ method: 'DELETE', path: await freshMessage(c, role, false) }), expect: roomAdminRule(204) },
+  { name: 'GET /api/v1/rooms/:roomId/messages/:messageId/edits (one\'s own)', request: async (c, role) => ({ method: 'GET', path: `${await freshMessage(c, role)}/edits` }), expect: roomRule(200) },
+  { name: 'GET /api/v1/rooms/:roomId/messages/:messageId/edits (someone else\'s)', request: async (c, role) => ({ method: 'GET', path: `${await freshMessage(c, role, false)}/edits` }), expect: roomAdminRule(200) },
+  { name: 'PUT /api/v1/rooms/:roomId/messages/:messageId/reactions/:emoji', request: async (c, role) => ({ method: 'PUT', path: `${await freshMessage(c, role, false)}/reactions/%E2%9C%85` }), expect: roomRule(200) },
+  {
+    name: 'DELETE /api/v1/rooms/:roomId/messages/:messageId/reactions/:emoji',
+    request: async (c, role) => {
+      const path = `${await freshMessage(c, role, false)}/reactions/white_check_mark`;
+      if (role === 'member' || role === 'roomAdmin') await call(c.s.baseUrl, 'PUT', path, { token: c.users[role].token });
+      return { method: 'DELETE', path };
+    },
+    expect: roomRule(200),
+  },
   { name: 'PUT /api/v1/rooms/:roomId/read', request: async (c) => ({ method: 'PUT', path: `/api/v1/rooms/${c.roomId}/read`, body: { seq: 1 } }), expect: roomRule(200) },
   { name: 'PATCH /api/v1/rooms/:roomId/settings', request: async (c) => ({ method: 'PATCH', path: `/api/v1/rooms/${c.roomId}/settings`, body: { notify: 'all' } }), expect: roomRule(200) },
   { name: 'GET /api/v1/push/public-key', request: async () => ({ method: 'GET', path: '/api/v1/push/public-key' }), expect: anyUser(200) },

@@ -5,9 +5,11 @@ import { type Caller, requireCaller } from '../http/auth.js';
 import type { AuthService } from '../services/auth-service.js';
 import type { Clock } from '../services/context.js';
 import type { MessageService } from '../services/message-service.js';
+import type { MessageChangeService } from '../services/message-change-service.js';
 import type { PushService } from '../push/push-service.js';
 import type { ReadStateService } from '../services/read-state.js';
 import type { RoomService } from '../services/room-service.js';
+import type { SearchService } from '../services/search-service.js';
 import type { UserService } from '../services/user-service.js';
 import type { WebhookService } from '../webhooks/webhook-service.js';
 
@@ -16,7 +18,9 @@ export interface Services {
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  messageChanges: MessageChangeService;
   readState: ReadStateService;
+  search: SearchService;
   webhooks: WebhookService;
   push: PushService;
 }

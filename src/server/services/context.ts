@@ -41,6 +41,8 @@ export interface ServiceContext {
 /** What services announce after a commit; the realtime layer fans these out (SPEC 5). */
 export type DomainEvent =
   | { type: 'message.created'; message: import('../store/types.js').MessageRecord }
+  /** A message was edited, deleted or reacted to (issue 14); the change has its own seq in the room. */
+  | { type: 'message.changed'; event: Extract<import('../store/types.js').RoomEvent, { kind: 'changed' }> }
   | { type: 'member.added'; roomId: string; userId: string }
   | { type: 'member.removed'; roomId: string; userId: string }
   | { type: 'member.role'; roomId: string; userId: string }

@@ -4,7 +4,7 @@
  * mentions, the store's gap-free seq, then the event for live delivery.
  */
 import { randomUUID } from 'node:crypto';
-import type { MessageSender } from '../../shared/api-types.js';
+import type { Mentions, MessageSender } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { AppError } from '../errors.js';
 import { renderMessage } from '../render/index.js';
@@ -49,7 +49,33 @@ export class MessageService {
     );
   }
 
-  private async post(roomId: string, sender: MessageSender, content: string, webhook?: { id: string; generation: number }): Promise<MessageRecord> {
+  /**
+   * A webhook post with a key (issue 14; `"Key"` or X-Carillon-Key): updates that webhook's
+   * earlier message with the same key in place (shown as edited; only mentions it adds alert),
+   * or posts a new one that carries the key. The answer names the message either way.
+   */
+  async postKeyedAsWebhook(webhook: WebhookSender, content: string, key: string): Promise<MessageRecord> {
+    const sender: MessageSender = { type: 'webhook', id: webhook.id, name: webhook.name };
+    const prepared = await this.prepare(webhook.roomId, content);
+    const at = this.ctx.clock.now();
+    const outcome = await this.guarded(() =>
+      this.ctx.store.postKeyed(
+        { id: randomUUID(), roomId: webhook.roomId, sender, content, ...prepared, createdAt: at },
+        key,
+        { content, ...prepared, at },
+        { ...this.broadcastGuard(prepared.mentions), webhook: { id: webhook.id, generation: webhook.generation } },
+      ),
+    );
+    if (outcome.kind === 'created') this.ctx.events.publish({ type: 'message.created', message: outcome.message });
+    else if (outcome.kind === 'updated') this.ctx.events.publish({ type: 'message.changed', event: outcome.event });
+    return outcome.kind === 'updated' ? outcome.event.message : outcome.message;
+  }
+
+  /**
+   * Content rules, rendering and mentions, shared by new posts and edits: what the store keeps
+   * beside the content. Throws the content errors (413, 400) and, for @Present, 503 when presence is unknown.
+   */
+  async prepare(roomId: string, content: string): Promise<{ html: string; mentions: Mentions; presentAtPost?: string[] }> {
     checkContentSize(content);
     checkContentValue(content);
     // Members matter to rendering only through mentions, which always start with an ASCII "@"
@@ -60,22 +86,21 @@ export class MessageService {
       content,
       members.map((m) => ({ userId: m.user.id, alias: m.user.alias, email: m.user.email, displayName: m.user.displayName })),
     );
-    const broadcast = mentions.all || mentions.present;
     // @Present alerts "every member present when it was posted" (SPEC 4): the snapshot is taken now
     // and stored with the message, so a replay days later alerts exactly whom the live delivery did.
     const presentAtPost = mentions.present ? [...(await this.presentEverywhere(roomId))].sort() : undefined;
-    let message: MessageRecord;
+    return { html, mentions, ...(presentAtPost ? { presentAtPost } : {}) };
+  }
+
+  /** Chime refuses @All/@Present in rooms of more than 50 members; the count is read in the storing transaction. */
+  broadcastGuard(mentions: Mentions): { maxMembers?: number } {
+    return mentions.all || mentions.present ? { maxMembers: LIMITS.broadcastMentionMaxMembers } : {};
+  }
+
+  /** Runs a store write, turning its guard refusals into the answers callers get. */
+  async guarded<T>(write: () => Promise<T>): Promise<T> {
     try {
-      message = await this.ctx.store.appendMessage(
-        { id: randomUUID(), roomId, sender, content, html, mentions, createdAt: this.ctx.clock.now(), ...(presentAtPost ? { presentAtPost } : {}) },
-        {
-          // Chime refuses @All/@Present in rooms of more than 50 members; the count is read in the storing transaction.
-          ...(broadcast ? { maxMembers: LIMITS.broadcastMentionMaxMembers } : {}),
-          ...(webhook ? { webhook } : {}),
-          // A member's post is read by its author: raised in the same transaction, so no extra commit.
-          ...(sender.type === 'user' ? { markReadBy: sender.id } : {}),
-        },
-      );
+      return await write();
     } catch (e) {
       if (e instanceof StoreGuardError) {
         if (e.reason === 'too_many_members') {
@@ -91,6 +116,21 @@ export class MessageService {
       }
       throw e;
     }
+  }
+
+  private async post(roomId: string, sender: MessageSender, content: string, webhook?: { id: string; generation: number }): Promise<MessageRecord> {
+    const prepared = await this.prepare(roomId, content);
+    const message = await this.guarded(() =>
+      this.ctx.store.appendMessage(
+        { id: randomUUID(), roomId, sender, content, ...prepared, createdAt: this.ctx.clock.now() },
+        {
+          ...this.broadcastGuard(prepared.mentions),
+          ...(webhook ? { webhook } : {}),
+          // A member's post is read by its author: raised in the same transaction, so no extra commit.
+          ...(sender.type === 'user' ? { markReadBy: sender.id } : {}),
+        },
+      ),
+    );
     this.ctx.events.publish({ type: 'message.created', message });
     return message;
   }

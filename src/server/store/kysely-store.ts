@@ -3,20 +3,29 @@
  * setup and error translation) live in dialects/; everything here is portable SQL.
  */
 import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js';
-import type { Mentions, NotifyLevel, RoomRole } from '../../shared/api-types.js';
+import type { Mentions, MessageEdit, NotifyLevel, RoomRole } from '../../shared/api-types.js';
 import type { Database, MessagesTable, RoomMembersTable, UsersTable, WebhooksTable } from './schema.js';
 import { KyselyPushStore, type PushStore } from './push-store.js';
+import { searchMessages } from './search.js';
+import { newMessageRecord, toMessage } from './message-rows.js';
+import { NoChange, applyContentChange, bumpSeq, deleteInTx, editInTx, findKeyed, listRoomEvents, reactionInTx } from './message-changes.js';
 import {
   type AlertCandidate,
   type AppendOptions,
+  type ChangeOutcome,
+  type ContentChange,
+  type KeyedPostOutcome,
   type MemberState,
   type MemberRecord,
   type MessageDraft,
   type MessagePage,
   type MessageRecord,
   type ReadMark,
+  type RoomEvent,
   type RoomRecord,
   type RoomWithRole,
+  type SearchHit,
+  type SearchQuery,
   type SessionRecord,
   type Store,
   StoreGuardError,
@@ -44,18 +53,6 @@ const fromUser = (u: UserRecord): Selectable<UsersTable> => ({
   password_hash: u.passwordHash,
   is_system_admin: u.isSystemAdmin ? 1 : 0,
   created_at: u.createdAt,
-});
-
-const toMessage = (r: Selectable<MessagesTable>): MessageRecord => ({
-  id: r.id,
-  roomId: r.room_id,
-  seq: Number(r.seq),
-  sender: { type: r.sender_type, id: r.sender_id, name: r.sender_name },
-  content: r.content,
-  html: r.html,
-  mentions: JSON.parse(r.mentions) as Mentions,
-  createdAt: Number(r.created_at),
-  ...(r.present_user_ids !== null ? { presentAtPost: JSON.parse(r.present_user_ids) as string[] } : {}),
 });
 
 const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
@@ -407,8 +404,9 @@ export class KyselyStore implements Store {
           .where((eb) =>
             eb.or(batch.map((r) => eb.and([eb('room_id', '=', r.roomId), eb('seq', '>', r.after), eb('seq', '<=', r.through)]))),
           )
-          // Not the member's own messages.
-          .where((eb) => eb.or([eb('sender_type', '<>', 'user'), eb('sender_id', '<>', userId)]));
+          // Not the member's own messages, nor deleted ones (a tombstone has nothing left to read).
+          .where((eb) => eb.or([eb('sender_type', '<>', 'user'), eb('sender_id', '<>', userId)]))
+          .where('deleted_at', 'is', null);
         const counts = await base
           .select(['room_id', (eb) => eb.fn.countAll<number>().as('n')])
           .groupBy('room_id')
@@ -559,30 +557,11 @@ export class KyselyStore implements Store {
    * One message inside a transaction. Every guard is checked before the first write.
    * (dialects/sqlite-append-worker.ts does the same in SQL for SQLite; keep them in step.)
    */
-  private async appendInTx(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions): Promise<MessageRecord> {
-    if (options.webhook) {
-      const w = await trx
-        .selectFrom('webhooks')
-        .select('id')
-        .where('id', '=', options.webhook.id)
-        .where('generation', '=', options.webhook.generation)
-        .where('deleted_at', 'is', null)
-        .executeTakeFirst();
-      if (!w) throw new StoreGuardError('webhook_gone');
-    }
-    if (options.maxMembers !== undefined) {
-      const n = await this.countMembersIn(trx, draft.roomId);
-      if (n > options.maxMembers) throw new StoreGuardError('too_many_members', n);
-    }
+  private async appendInTx(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions, webhookKey?: string): Promise<MessageRecord> {
+    await this.checkAppendGuards(trx, draft.roomId, options);
     // Bumping the room's counter takes the room's row lock: seqs are gap-free and in commit order.
-    const bumped = await trx
-      .updateTable('rooms')
-      .set({ last_seq: sql`last_seq + 1` })
-      .where('id', '=', draft.roomId)
-      .returning('last_seq')
-      .executeTakeFirst();
-    if (!bumped) throw new StoreGuardError('not_found');
-    const seq = Number(bumped.last_seq);
+    const seq = await bumpSeq(trx, draft.roomId);
+    if (seq === null) throw new StoreGuardError('not_found');
     await trx
       .insertInto('messages')
       .values({
@@ -597,6 +576,7 @@ export class KyselyStore implements Store {
         mentions: JSON.stringify(draft.mentions),
         created_at: draft.createdAt,
         present_user_ids: draft.presentAtPost ? JSON.stringify(draft.presentAtPost) : null,
+        ...(webhookKey !== undefined ? { webhook_key: webhookKey } : {}),
       })
       .execute();
     if (options.markReadBy !== undefined) {
@@ -608,7 +588,25 @@ export class KyselyStore implements Store {
         .where('last_read_seq', '<', seq)
         .execute();
     }
-    return { ...draft, seq };
+    return newMessageRecord(draft, seq);
+  }
+
+  /** The guards of an append, checked before its first write. */
+  private async checkAppendGuards(trx: Transaction<Database>, roomId: string, options: AppendOptions): Promise<void> {
+    if (options.webhook) {
+      const w = await trx
+        .selectFrom('webhooks')
+        .select('id')
+        .where('id', '=', options.webhook.id)
+        .where('generation', '=', options.webhook.generation)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (!w) throw new StoreGuardError('webhook_gone');
+    }
+    if (options.maxMembers !== undefined) {
+      const n = await this.countMembersIn(trx, roomId);
+      if (n > options.maxMembers) throw new StoreGuardError('too_many_members', n);
+    }
   }
 
   listMessages(roomId: string, page: MessagePage): Promise<MessageRecord[]> {
@@ -622,6 +620,74 @@ export class KyselyStore implements Store {
       const rows = await q.orderBy('seq', 'desc').limit(page.limit).execute();
       return rows.reverse().map(toMessage);
     });
+  }
+
+  listRoomEvents(roomId: string, after: number, limit: number): Promise<RoomEvent[]> {
+    return this.run(async () => {
+      // Everything up to the room's last seq read first is committed (seqs commit in order), so
+      // both of listRoomEvents' reads see all of it, even as separate statements: bounded by it,
+      // their merge has no gap. Later events are read by the next call.
+      const room = await this.db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst();
+      if (!room || Number(room.last_seq) <= after) return [];
+      return (await listRoomEvents(this.db, roomId, after, limit)).filter((e) => e.seq <= Number(room.last_seq));
+    });
+  }
+
+  /** Runs a change transaction; a NoChange rolls it back and answers null. */
+  private async change(fn: (trx: Transaction<Database>) => Promise<ChangeOutcome>): Promise<ChangeOutcome | null> {
+    try {
+      return await this.tx(fn);
+    } catch (e) {
+      if (e instanceof NoChange) return null;
+      throw e;
+    }
+  }
+
+  editMessage(roomId: string, messageId: string, change: ContentChange): Promise<ChangeOutcome | null> {
+    return this.change((trx) => editInTx(trx, roomId, messageId, change));
+  }
+
+  deleteMessage(roomId: string, messageId: string, by: 'author' | 'administrator', at: number): Promise<ChangeOutcome | null> {
+    return this.change((trx) => deleteInTx(trx, roomId, messageId, by, at));
+  }
+
+  setReaction(roomId: string, messageId: string, userId: string, emoji: string, on: boolean, at: number, maxEmoji: number): Promise<ChangeOutcome | null> {
+    return this.change((trx) => reactionInTx(trx, roomId, messageId, userId, emoji, on, at, maxEmoji));
+  }
+
+  listEdits(messageId: string): Promise<MessageEdit[]> {
+    return this.run(async () => {
+      const rows = await this.db.selectFrom('message_edits').selectAll().where('message_id', '=', messageId).orderBy('version').execute();
+      return rows.map((r) => ({ version: Number(r.version), content: r.content, createdAt: Number(r.created_at), replacedAt: Number(r.replaced_at) }));
+    });
+  }
+
+  async postKeyed(
+    draft: MessageDraft,
+    key: string,
+    change: ContentChange,
+    options: AppendOptions & { webhook: { id: string; generation: number } },
+  ): Promise<KeyedPostOutcome> {
+    try {
+      return await this.tx(async (trx): Promise<KeyedPostOutcome> => {
+        await this.checkAppendGuards(trx, draft.roomId, options);
+        // The room's lock first, so two posts with the same key never both find none and insert.
+        if (!(await this.lockRoom(trx, draft.roomId))) throw new StoreGuardError('not_found');
+        const row = await findKeyed(trx, options.webhook.id, key);
+        if (!row) return { kind: 'created', message: await this.appendInTx(trx, draft, {}, key) };
+        const seq = await bumpSeq(trx, draft.roomId);
+        if (seq === null) throw new StoreGuardError('not_found');
+        return { kind: 'updated', ...(await applyContentChange(trx, seq, row, change, draft.sender.name)) };
+      });
+    } catch (e) {
+      if (e instanceof NoChange) return { kind: 'unchanged', message: e.message_ };
+      throw e;
+    }
+  }
+
+  /** Full-text search (issue 14): search.ts. */
+  searchMessages(query: SearchQuery): Promise<SearchHit[]> {
+    return this.run(() => searchMessages(this.db, this.dialect, query));
   }
 
   getMessage(id: string): Promise<MessageRecord | null> {

@@ -10,10 +10,11 @@ import { requireVendored } from '../vendor.js';
 
 const kysely = requireVendored<typeof KyselyModule>('kysely', 'kysely');
 
-export const { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } = kysely;
+export const { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } = kysely;
 // The classes' instance types, under the same names as their values.
 export type Kysely<DB> = KyselyModule.Kysely<DB>;
 export type Migrator = KyselyModule.Migrator;
+export type PostgresAdapter = KyselyModule.PostgresAdapter;
 export type PostgresDialect = KyselyModule.PostgresDialect;
 export type SqliteDialect = KyselyModule.SqliteDialect;
 export type { Migration, MigrationProvider, Selectable, SqliteDatabase, Transaction } from 'kysely';

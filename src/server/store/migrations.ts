@@ -3,6 +3,7 @@
  * PostgreSQL alike (only portable types: text, bigint, integer).
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from './kysely.js';
+import { createMessageSearch, dropMessageSearch } from './search-schema.js';
 
 const migrations: Record<string, Migration> = {
   '0001_initial': {
@@ -166,6 +167,69 @@ const migrations: Record<string, Migration> = {
       for (const t of ['push_deliveries', 'push_cursors', 'push_subscriptions']) await db.schema.dropTable(t).execute();
     },
   },
+  // Messages that change after they are posted (issue 14): edits, deletions (a tombstone keeps the
+  // row and its seq; content, HTML, history and reactions go), reactions, and webhook posts that
+  // update an earlier one by key. Every change is a room event with its own seq from the room's
+  // counter, so the stream's "every seq once, in order" rule (and resume) covers changes too.
+  '0005_message_changes': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('messages').addColumn('edited_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('deleted_at', 'bigint').execute();
+      await db.schema.alterTable('messages').addColumn('deleted_by', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('edit_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('messages').addColumn('reactions', 'text').execute();
+      await db.schema.alterTable('messages').addColumn('webhook_key', 'text').execute();
+      // A webhook's key names at most one message (sender_id is the webhook's id for webhook posts).
+      await db.schema
+        .createIndex('messages_webhook_key_uq')
+        .on('messages')
+        .columns(['sender_id', 'webhook_key'])
+        .unique()
+        .where(sql.ref('webhook_key'), 'is not', null)
+        .execute();
+      await db.schema
+        .createTable('message_events')
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('added_mentions', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_events_pk', ['room_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('message_edits')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('replaced_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_edits_pk', ['message_id', 'version'])
+        .execute();
+      await db.schema
+        .createTable('message_reactions')
+        .addColumn('message_id', 'text', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+        .addColumn('emoji', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('message_reactions_pk', ['message_id', 'emoji', 'user_id'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['message_reactions', 'message_edits', 'message_events']) await db.schema.dropTable(t).execute();
+      await db.schema.dropIndex('messages_webhook_key_uq').execute();
+      for (const c of ['webhook_key', 'reactions', 'edit_count', 'deleted_by', 'deleted_at', 'edited_at']) {
+        await db.schema.alterTable('messages').dropColumn(c).execute();
+      }
+    },
+  },
+  // Full-text message search (issue 14): an FTS5 index kept by triggers (SQLite), a generated
+  // tsvector column with a GIN index (PostgreSQL), both splitting words with SQLite's rules, and an
+  // index for newest-first in the caller's rooms. Dialect-specific, so it lives in search-schema.ts.
+  '0006_message_search': {
+    up: (db: Kysely<any>) => createMessageSearch(db),
+    down: (db: Kysely<any>) => dropMessageSearch(db),
+  },
 };
 
 class StaticProvider implements MigrationProvider {
@@ -174,9 +238,10 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+/** Runs every migration not yet run; or, with `upTo`, only those up to that one (tests of a later migration on older data). */
+export async function migrateToLatest(db: Kysely<any>, upTo?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: new StaticProvider() });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);

@@ -35,6 +35,11 @@ export interface PushMessage {
   mentions: Mentions;
   createdAt: number;
   presentAtPost?: string[];
+  /**
+   * Set when this is an update of an earlier message that added mentions (issue 14): `mentions`
+   * are the added ones, and it pushes only to whom they alert and the version before did not.
+   */
+  update?: { alertedBefore: { mentions: Mentions; presentAtPost?: string[] } };
 }
 
 /** A push subscription of a room member, with that member's settings for the room. */
@@ -366,21 +371,32 @@ export class KyselyPushStore implements PushStore {
       .where((eb) => eb.or([eb('push_subscriptions.expires_at', 'is', null), eb('push_subscriptions.expires_at', '>', options.now)]))
       .orderBy('push_subscriptions.id')
       .execute();
-    if (subscribed.length === 0) {
-      const room = await db.selectFrom('rooms').select('last_seq').where('id', '=', roomId).executeTakeFirst();
-      const last = Number(room?.last_seq ?? 0);
-      return last > after ? { to: last, more: false, deliveries: [] } : null;
-    }
-    const rows = await db
-      .selectFrom('messages')
-      .select(['id', 'room_id', 'seq', 'sender_type', 'sender_id', 'sender_name', 'html', 'mentions', 'created_at', 'present_user_ids'])
-      .where('room_id', '=', roomId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(options.maxMessagesPerRoom)
-      .execute();
-    if (rows.length === 0) return null;
-    const messages: PushMessage[] = rows.map((r) => ({
+    // Every seq up to the room's last one, read first, is committed (seqs commit in order). Seqs
+    // are messages or changes of messages (issue 14): the cursor moves over both.
+    const room = await db.selectFrom('rooms').select(['name', 'last_seq']).where('id', '=', roomId).executeTakeFirst();
+    const last = Number(room?.last_seq ?? 0);
+    if (last <= after) return null;
+    if (subscribed.length === 0) return { to: last, more: false, deliveries: [] };
+    const limit = options.maxMessagesPerRoom;
+    const columns = ['messages.id', 'messages.room_id', 'messages.seq', 'messages.sender_type', 'messages.sender_id', 'messages.sender_name', 'messages.html', 'messages.mentions', 'messages.created_at', 'messages.present_user_ids'] as const;
+    const [rows, changes] = await Promise.all([
+      db.selectFrom('messages').select(columns).where('room_id', '=', roomId).where('seq', '>', after).where('seq', '<=', last).orderBy('seq').limit(limit).execute(),
+      // Changes that added mentions (a webhook update by key that adds @someone): they alert anew,
+      // for what they added only. Other changes notify nobody.
+      db
+        .selectFrom('message_events')
+        .innerJoin('messages', 'messages.id', 'message_events.message_id')
+        .select([...columns, 'message_events.seq as event_seq', 'message_events.added_mentions', 'message_events.created_at as event_at'])
+        .where('message_events.room_id', '=', roomId)
+        .where('message_events.seq', '>', after)
+        .where('message_events.seq', '<=', last)
+        .where('message_events.added_mentions', 'is not', null)
+        .where('messages.deleted_at', 'is', null)
+        .orderBy('message_events.seq')
+        .limit(limit)
+        .execute(),
+    ]);
+    const toPush = (r: (typeof rows)[number]): PushMessage => ({
       id: r.id,
       roomId: r.room_id,
       seq: Number(r.seq),
@@ -389,15 +405,31 @@ export class KyselyPushStore implements PushStore {
       mentions: JSON.parse(r.mentions) as Mentions,
       createdAt: Number(r.created_at),
       ...(r.present_user_ids !== null ? { presentAtPost: JSON.parse(r.present_user_ids) as string[] } : {}),
-    }));
-    const room = await db.selectFrom('rooms').select('name').where('id', '=', roomId).executeTakeFirst();
+    });
+    const items: { at: number; message: PushMessage }[] = rows.map((r) => ({ at: Number(r.seq), message: toPush(r) }));
+    for (const c of changes) {
+      const added = JSON.parse(c.added_mentions!) as { mentions: Mentions; presentAtPost?: string[]; before?: { mentions: Mentions; presentAtPost?: string[] } };
+      // Planned as the message (its current text, its place) alerting for the added mentions only.
+      // Its time is the update's: an old alert escalated today is news, not history.
+      const message = { ...toPush(c), mentions: added.mentions, createdAt: Number(c.event_at) };
+      delete message.presentAtPost;
+      if (added.presentAtPost) message.presentAtPost = added.presentAtPost;
+      // Whom the version before alerted already, and no 'all' pushes: an update is not a new message.
+      message.update = { alertedBefore: added.before ?? { mentions: { all: false, present: false, userIds: [] } } };
+      items.push({ at: Number(c.event_seq), message });
+    }
+    items.sort((a, b) => a.at - b.at);
+    // Both reads are complete up to `last` unless one filled its limit: then only up to what it read.
+    const full = rows.length === limit || changes.length === limit;
+    const kept = full ? items.slice(0, limit) : items;
+    const to = full ? kept[kept.length - 1]!.at : last;
     const deliveries = await options.plan({
       roomId,
       roomName: room?.name ?? '',
-      messages,
+      messages: kept.map((i) => i.message),
       subscribed: subscribed.map((s) => ({ subscriptionId: s.id, userId: s.user_id, notify: s.notify, muted: Number(s.muted) === 1 })),
     });
-    return { to: messages[messages.length - 1]!.seq, more: rows.length === options.maxMessagesPerRoom, deliveries };
+    return { to, more: full, deliveries };
   }
 
   /**

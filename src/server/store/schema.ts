@@ -56,6 +56,46 @@ export interface MessagesTable {
   created_at: number;
   /** JSON array of user ids present when an @Present message was posted; null otherwise (migration 0002). */
   present_user_ids: string | null;
+  /** When the content last changed (migration 0005); null if never. */
+  edited_at: Generated<number | null>;
+  /** Tombstone (migration 0005): content and html are '' once set. */
+  deleted_at: Generated<number | null>;
+  /** 'author' | 'administrator' (migration 0005). */
+  deleted_by: Generated<string | null>;
+  /** Versions replaced so far (migration 0005); the history keeps the last LIMITS.editHistoryMax. */
+  edit_count: Generated<number>;
+  /** JSON [{emoji, userIds}] kept in step with message_reactions (migration 0005); null when none. */
+  reactions: Generated<string | null>;
+  /** A webhook post's key (migration 0005): a later post of the same webhook with that key updates this message. */
+  webhook_key: Generated<string | null>;
+}
+
+/** A change of a message, at its own room seq (migration 0005): the stream replays these with the messages. */
+export interface MessageEventsTable {
+  room_id: string;
+  seq: number;
+  message_id: string;
+  kind: 'edited' | 'deleted' | 'reactions';
+  /** JSON {mentions, presentAtPost?}: the mentions this change added; null when none. */
+  added_mentions: string | null;
+  created_at: number;
+}
+
+/** A former version of an edited message (migration 0005). */
+export interface MessageEditsTable {
+  message_id: string;
+  version: number;
+  content: string;
+  created_at: number;
+  replaced_at: number;
+}
+
+/** One user's reaction to a message (migration 0005): one per user per emoji. */
+export interface MessageReactionsTable {
+  message_id: string;
+  emoji: string;
+  user_id: string;
+  created_at: number;
 }
 
 export interface WebhooksTable {
@@ -121,6 +161,9 @@ export interface Database {
   rooms: RoomsTable;
   room_members: RoomMembersTable;
   messages: MessagesTable;
+  message_events: MessageEventsTable;
+  message_edits: MessageEditsTable;
+  message_reactions: MessageReactionsTable;
   webhooks: WebhooksTable;
   instance_flags: InstanceFlagsTable;
   push_subscriptions: PushSubscriptionsTable;

@@ -2,7 +2,7 @@
  * The Store: everything Carillon keeps durably, in domain terms. One Kysely implementation
  * serves SQLite and PostgreSQL (kysely-store.ts); store errors know nothing of HTTP.
  */
-import type { Mentions, MessageSender, NotifyLevel, RoomRole } from '../../shared/api-types.js';
+import type { Mentions, MessageChange, MessageEdit, MessageSender, NotifyLevel, Reaction, RoomRole } from '../../shared/api-types.js';
 import type { PushStore } from './push-store.js';
 
 export interface UserRecord {
@@ -57,10 +57,62 @@ export interface MessageRecord {
    * message so a replay alerts exactly whom the live delivery did. Internal: never presented.
    */
   presentAtPost?: string[];
+  /** When the content last changed (an edit or a keyed webhook update); null if never. */
+  editedAt: number | null;
+  /** Tombstone: when it was deleted (content and html are then empty); null if not. */
+  deletedAt: number | null;
+  deletedBy?: 'author' | 'administrator';
+  reactions: Reaction[];
 }
 
-/** A message before the store gives it its seq. */
-export type MessageDraft = Omit<MessageRecord, 'seq'>;
+/** A message before the store gives it its seq (a new message has no edits, deletion or reactions). */
+export type MessageDraft = Omit<MessageRecord, 'seq' | 'editedAt' | 'deletedAt' | 'deletedBy' | 'reactions'>;
+
+/**
+ * One seq of a room's event sequence (the stream's unit): a message posted at that seq, or a
+ * change of an earlier message that took that seq. Both carry the message's current state.
+ */
+export type RoomEvent =
+  | { kind: 'created'; seq: number; message: MessageRecord }
+  | {
+      kind: 'changed';
+      seq: number;
+      change: MessageChange;
+      message: MessageRecord;
+      /** The mentions this change added (who it may newly alert; services/alerts.ts decides), if any. */
+      addedMentions?: MessageMentionsAdded;
+    };
+
+/** What an update added to a message's mentions, with the @Present snapshot taken at the update. */
+export interface MessageMentionsAdded {
+  mentions: Mentions;
+  presentAtPost?: string[];
+  /** The mentions of the version it replaced (and its @Present snapshot): whom the message alerted already. */
+  before: { mentions: Mentions; presentAtPost?: string[] };
+}
+
+/** A new content for a stored message (an edit by its author, or a webhook update by key). */
+export interface ContentChange {
+  content: string;
+  html: string;
+  mentions: Mentions;
+  /** The @Present snapshot when the new content uses @Present. */
+  presentAtPost?: string[];
+  at: number;
+}
+
+/** The outcome of a change: the event it recorded (with its seq), and the message before it. */
+export interface ChangeOutcome {
+  event: Extract<RoomEvent, { kind: 'changed' }>;
+  previous: MessageRecord;
+}
+
+/** A webhook post with a key: the message it created, or the earlier one (same webhook, same key) it updated. */
+export type KeyedPostOutcome =
+  | { kind: 'created'; message: MessageRecord }
+  | ({ kind: 'updated' } & ChangeOutcome)
+  /** The keyed message already says exactly this: nothing was stored. */
+  | { kind: 'unchanged'; message: MessageRecord };
 
 export interface WebhookRecord {
   id: string;
@@ -151,10 +203,50 @@ export class StoreUnavailableError extends Error {
 
 /** A guarded write was refused by the condition checked inside its transaction. */
 export class StoreGuardError extends Error {
-  constructor(readonly reason: 'too_many_members' | 'webhook_limit' | 'webhook_gone' | 'not_found', readonly detail: number = 0) {
+  constructor(readonly reason: 'too_many_members' | 'webhook_limit' | 'webhook_gone' | 'not_found' | 'reaction_limit', readonly detail: number = 0) {
     super(`guard failed: ${reason}`);
     this.name = 'StoreGuardError';
   }
+}
+
+/**
+ * One term of a search (issue 14): its words in order, to be found next to one another (a phrase
+ * when there are several), the last one as a prefix when `prefix`. Words are as the query parser
+ * split them (search-text.ts), not yet lower-cased: each database folds them as it folds content.
+ */
+export interface SearchTerm {
+  words: string[];
+  prefix: boolean;
+}
+
+/** A full-text search, newest first (created_at desc, then id desc). */
+export interface SearchQuery {
+  /** Only messages of rooms this user is a member of, enforced by the query itself. */
+  userId: string;
+  /** Every term must match (AND); at least one. */
+  terms: SearchTerm[];
+  roomId?: string;
+  /** Messages a member posted (sender type 'user'). */
+  senderUserId?: string;
+  /** Messages a webhook posted. */
+  webhookId?: string;
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, inclusive. */
+  until?: number;
+  /** Only messages after this one in the order (the last hit of the previous page). */
+  after?: { createdAt: number; id: string };
+  limit: number;
+}
+
+export interface SearchHit {
+  message: MessageRecord;
+  roomName: string;
+  /**
+   * Plain text around the matches, with each match between SNIPPET_START and SNIPPET_END
+   * (search-text.ts); the content's own U+E000/U+E001 are spaces here. Not HTML: escape it.
+   */
+  snippet: string;
 }
 
 export interface Store {
@@ -212,6 +304,41 @@ export interface Store {
   appendMessage(draft: MessageDraft, options?: AppendOptions): Promise<MessageRecord>;
   listMessages(roomId: string, page: MessagePage): Promise<MessageRecord[]>;
   getMessage(id: string): Promise<MessageRecord | null>;
+  /**
+   * The room's events with seq > after, in seq order, at most `limit`: every seq in that range
+   * is either a message or a change (gap-free). What resume and the live stream's gap fill read.
+   */
+  listRoomEvents(roomId: string, after: number, limit: number): Promise<RoomEvent[]>;
+  /**
+   * Replaces a live message's content (keeping the old version in its history) and records the
+   * change as the room's next seq, in one transaction. StoreGuardError 'not_found' when the
+   * message does not exist in that room or is deleted; null when the content is the same (nothing stored).
+   */
+  editMessage(roomId: string, messageId: string, change: ContentChange): Promise<ChangeOutcome | null>;
+  /**
+   * Turns a message into a tombstone (content, html, history and reactions removed) and records
+   * the change. null when it is already deleted (nothing changes); 'not_found' when there is no
+   * such message in the room.
+   */
+  deleteMessage(roomId: string, messageId: string, by: 'author' | 'administrator', at: number): Promise<ChangeOutcome | null>;
+  /**
+   * Adds or removes one user's reaction. null when nothing changed (already there / not there).
+   * 'not_found' for no such live message; 'reaction_limit' when the message already has
+   * `maxEmoji` different emoji and this would add another.
+   */
+  setReaction(roomId: string, messageId: string, userId: string, emoji: string, on: boolean, at: number, maxEmoji: number): Promise<ChangeOutcome | null>;
+  /** The former versions of a message, oldest first. */
+  listEdits(messageId: string): Promise<MessageEdit[]>;
+  /**
+   * A webhook post with a key: updates the webhook's live message with that key (as editMessage),
+   * or appends a new one carrying the key. Same guards as appendMessage, in one transaction.
+   */
+  postKeyed(draft: MessageDraft, key: string, change: ContentChange, options: AppendOptions & { webhook: { id: string; generation: number } }): Promise<KeyedPostOutcome>;
+  /**
+   * Full-text search over live messages (never tombstones) of the rooms `query.userId` is a member
+   * of, newest first, at most `query.limit` (search.ts).
+   */
+  searchMessages(query: SearchQuery): Promise<SearchHit[]>;
 
   // webhooks
   /** Creates a webhook unless the room already has `limit` live ones (StoreGuardError 'webhook_limit'). */

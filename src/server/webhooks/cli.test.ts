@@ -110,6 +110,20 @@ describe('carillon webhook create / list and carillon post, against a running se
     assert.deepEqual(m.sender.name, 'Deploy bot');
   });
 
+  test('post --key KEY updates the message posted with that key (same MessageId, new text, edited)', async () => {
+    const first = await cli('post', '--key', 'backup-nightly', url, ':hourglass: backup running');
+    assert.equal(first.code, 0, first.stderr);
+    const second = await cli('post', url, ':white_check_mark: backup done', '--key', 'backup-nightly');
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout, 'the same message');
+    const m = (await call(base, 'GET', `/api/v1/rooms/${roomId}/messages/${first.stdout.trim()}`, { token: admin.token })).body.message;
+    assert.equal(m.content, ':white_check_mark: backup done');
+    assert.equal(typeof m.editedAt, 'number');
+    const bad = await cli('post', '--key', '', url, 'x');
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /--key must be 1 to 128 characters/);
+  });
+
   test('throttled: with --retries 0 it exits 1 with the server\'s Message; by default it waits Retry-After and posts', async () => {
     const id = new URL(url).pathname.split('/').at(-1)!;
     limiter.script.set(id, ['throttle']);

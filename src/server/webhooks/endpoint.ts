@@ -29,7 +29,7 @@ import { checkContentSize } from '../services/content.js';
 import type { Clock } from '../services/context.js';
 import type { MessageService, WebhookSender } from '../services/message-service.js';
 import { FailedAuthGuard } from './failed-auth.js';
-import { parseWebhookBody } from './payload.js';
+import { checkUpdateKey, parseWebhookBody } from './payload.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { isWebhookId } from './tokens.js';
 import { type WebhookService, invalidWebhook } from './webhook-service.js';
@@ -187,11 +187,28 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
   const post = async (req: FastifyRequest, reply: FastifyReply) => {
     const sender = senders.get(req);
     if (!sender) throw invalidWebhook('This webhook URL could not be checked; send the request again.');
-    const { content, key } = parseWebhookBody(req.body as Buffer | undefined);
+    const { content, key, rawKey } = parseWebhookBody(req.body as Buffer | undefined);
     checkContentSize(content, key);
-    const message = await messages.postAsWebhook(sender, content);
+    const messageKey = keyOf(req, rawKey === undefined ? undefined : checkUpdateKey(rawKey, "'Key'"));
+    const message = messageKey === undefined ? await messages.postAsWebhook(sender, content) : await messages.postKeyedAsWebhook(sender, content, messageKey);
     // Exactly 200 (never 201/204): AWS's GitHub Action and Node library fail on anything else.
     return reply.code(200).type('application/json').send({ MessageId: message.id, RoomId: message.roomId });
+  };
+
+  /** The message key of a post: the body's "Key" or the X-Carillon-Key header (they must agree when both are sent). */
+  const keyOf = (req: FastifyRequest, fromBody: string | undefined): string | undefined => {
+    const header = req.headers['x-carillon-key'];
+    if (header === undefined) return fromBody;
+    const value = Array.isArray(header) ? header.join(', ') : header;
+    // Node reads header bytes as Latin-1: only visible ASCII keeps its meaning there.
+    if (!/^[\x20-\x7e]*$/.test(value)) {
+      throw new AppError('InvalidPayload', 'The X-Carillon-Key header must be printable ASCII; send a key with other characters as "Key" in the JSON body.');
+    }
+    const fromHeader = checkUpdateKey(value, 'The X-Carillon-Key header');
+    if (fromBody !== undefined && fromBody !== fromHeader) {
+      throw new AppError('InvalidPayload', 'The body\'s "Key" and the X-Carillon-Key header differ; send the key once.');
+    }
+    return fromHeader;
   };
 
   const postOptions = { onRequest: authenticate, preParsing: checkBeforeBody, validatorCompiler: () => () => true };
@@ -216,8 +233,14 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
       },
       body: {
         type: 'object',
-        description: '{"Content": "..."}: the message, at most 4096 characters; /md and /code prefixes choose the formatting.',
-        properties: { Content: { type: 'string', minLength: 1, maxLength: LIMITS.contentMaxCodePoints } },
+        description:
+          '{"Content": "..."}: the message, at most 4096 characters; /md and /code prefixes choose the formatting. ' +
+          'With "Key" (or the X-Carillon-Key header), the post replaces the content of this webhook\'s earlier message with the same key (shown as edited; only mentions it adds alert) ' +
+          'and the answer names that message; a new key, or one whose message was deleted, posts a new message that carries it.',
+        properties: {
+          Content: { type: 'string', minLength: 1, maxLength: LIMITS.contentMaxCodePoints },
+          Key: { type: 'string', minLength: 1, maxLength: LIMITS.webhookKeyMaxChars, description: 'names the message to update (e.g. an alert\'s fingerprint)' },
+        },
         required: ['Content'],
       },
       response: {

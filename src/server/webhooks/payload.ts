@@ -6,6 +6,7 @@
  * `Content`, under any Content-Type or none; pure-ASCII JSON with \uXXXX escapes (Python) or raw
  * UTF-8 (Node); unknown keys beside it (pyChime sends "Content-Type" inside the JSON).
  */
+import { LIMITS } from '../../shared/limits.js';
 import { AppError } from '../errors.js';
 
 export interface WebhookPayload {
@@ -13,6 +14,12 @@ export interface WebhookPayload {
   content: string;
   /** The key it came from: `Content`, or a key differing only in letter case (SPEC 2.2). */
   key: string;
+  /**
+   * `"Key"` (issue 14, exactly that spelling, so plain Chime posts never change meaning), as sent:
+   * the post updates the webhook's earlier message with this key instead of adding one. Checked
+   * with checkUpdateKey after the content's size (SPEC 2.3 order: 413 before 400).
+   */
+  rawKey?: unknown;
 }
 
 const EXAMPLE = 'send a JSON object such as {"Content": "Hello"}';
@@ -56,7 +63,23 @@ export function parseWebhookBody(body: Buffer | undefined): WebhookPayload {
   if (typeof content !== 'string') {
     throw invalid(`'${key}' must be a string (the text of the message), not ${describeType(content)}; e.g. {"Content": "Hello"}.`);
   }
-  return { content, key };
+  return Object.hasOwn(obj, 'Key') && obj.Key !== null ? { content, key, rawKey: obj.Key } : { content, key };
+}
+
+/**
+ * A message key (the body's "Key" or the X-Carillon-Key header): 1–128 characters, no control
+ * characters. `source` names where it came from in the error.
+ */
+export function checkUpdateKey(value: unknown, source: string): string {
+  if (typeof value !== 'string') {
+    throw invalid(`${source} must be a string that names the message to update (e.g. an alert's id), not ${describeType(value)}; leave it out to post a new message.`);
+  }
+  const length = [...value].length;
+  if (length === 0 || length > LIMITS.webhookKeyMaxChars) {
+    throw invalid(`${source} must be 1 to ${LIMITS.webhookKeyMaxChars} characters long (it is ${length}); leave it out to post a new message.`);
+  }
+  if (/[\p{Cc}]/u.test(value)) throw invalid(`${source} contains a control character (such as a newline or NUL); use letters, digits and punctuation.`);
+  return value;
 }
 
 function decode(body: Buffer): string {

@@ -4,14 +4,23 @@
  * on scroll up (before=), offers a jump back down when new messages arrive while they read history,
  * and goes to the bottom when they send a message.
  */
-import { Fragment, useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { Message } from '../../shared/api-types';
+import { Fragment, type PointerEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { Message, MessageEdit } from '../../shared/api-types';
 import { alertsMe, continuesGroup, dayLabel, sameDay } from '../lib/format';
 import type { RoomEntry } from '../state/chat-store';
 import { firstUnreadSeq } from '../state/read-tracking';
 import { ArrowDownIcon } from './icons';
-import { MessageItem } from './MessageItem';
+import { DeleteMessageDialog, EditHistoryDialog } from './MessageDialogs';
+import { type MessageHandlers, MessageItem } from './MessageItem';
 import { JumpToMention, NewMessagesDivider } from './UnreadMarkers';
+
+/** What can be done to the room's messages (issue 14), bound to the room by the caller. */
+export interface MessageActions {
+  edit(messageId: string, content: string): Promise<void>;
+  remove(messageId: string): Promise<void>;
+  react(messageId: string, emoji: string, on: boolean): Promise<void>;
+  edits(messageId: string): Promise<MessageEdit[]>;
+}
 
 interface MessageListProps {
   entry: RoomEntry;
@@ -21,7 +30,20 @@ interface MessageListProps {
   focusSeq?: number | null;
   /** The focus is done (shown, or not to be found). */
   onFocused?(): void;
+  /** The viewer is a room administrator (deletes any message, sees edit histories). */
+  isAdmin?: boolean;
+  /** Display names by user id, for reactions. */
+  names?: ReadonlyMap<string, string>;
+  actions?: MessageActions;
 }
+
+const NO_NAMES: ReadonlyMap<string, string> = new Map();
+const NO_ACTIONS: MessageActions = {
+  edit: async () => {},
+  remove: async () => {},
+  react: async () => {},
+  edits: async () => [],
+};
 
 /** How many older pages reaching a focused message may load before it gives up. */
 const MAX_FOCUS_PAGES = 40;
@@ -29,7 +51,7 @@ const MAX_FOCUS_PAGES = 40;
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 400;
 
-export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onFocused }: MessageListProps) {
+export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onFocused, isAdmin = false, names = NO_NAMES, actions = NO_ACTIONS }: MessageListProps) {
   const { log, loadingOlder, loadingLatest } = entry;
   const messages = log.messages;
   const scroller = useRef<HTMLDivElement>(null);
@@ -49,6 +71,38 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
     sentId: null,
   });
   const [showJump, setShowJump] = useState(false);
+
+  // Which message shows its actions toolbar: the one under the mouse, else the one with focus, else
+  // the one last tapped (phones). One at a time.
+  const [hovered, setHovered] = useState<string | null>(null);
+  const [focused, setFocused] = useState<string | null>(null);
+  const [tapped, setTapped] = useState<string | null>(null);
+  const activeId = hovered ?? focused ?? tapped;
+  const [confirmDelete, setConfirmDelete] = useState<Message | null>(null);
+  const [history, setHistory] = useState<Message | null>(null);
+  const actionsRef = useRef(actions);
+  actionsRef.current = actions;
+  const handlers = useMemo<MessageHandlers>(
+    () => ({
+      edit: (m, content) => actionsRef.current.edit(m.id, content),
+      react: (m, emoji, on) => actionsRef.current.react(m.id, emoji, on),
+      requestDelete: (m) => setConfirmDelete(m),
+      showHistory: (m) => setHistory(m),
+      hover: (id, on) => setHovered((h) => (on ? id : h === id ? null : h)),
+      focus: (id, on) => setFocused((f) => (on ? id : f === id ? null : f)),
+      tap: (id) => setTapped(id),
+    }),
+    [],
+  );
+  // A tap outside any message hides the toolbar of the one tapped before.
+  const onListPointerUp = (e: PointerEvent) => {
+    if (e.pointerType !== 'mouse' && !(e.target as Element).closest('.message')) setTapped(null);
+  };
+  useEffect(() => {
+    setHovered(null);
+    setFocused(null);
+    setTapped(null);
+  }, [entry.room.id]);
 
   /** Scrolls to the very bottom now. */
   const pin = useCallback(() => {
@@ -114,6 +168,9 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
       stick.current = false;
       item.scrollIntoView({ block: 'center' });
       lastTop.current = el.scrollTop;
+      // Restart the highlight if this message was highlighted before (a second search hit).
+      item.classList.remove('message-focus');
+      void item.offsetWidth;
       item.classList.add('message-focus');
       focusPages.current = 0;
       onFocused?.();
@@ -169,6 +226,7 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
         aria-live="polite"
         aria-relevant="additions"
         tabIndex={0}
+        onPointerUp={onListPointerUp}
       >
         <div ref={content} className="message-list">
           {log.loaded && !log.hasOlder ? (
@@ -184,7 +242,7 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
             </button>
           ) : null}
           {messages.map((m) => {
-            const alert = alertsMe(m, myUserId);
+            const alert = m.deletedAt == null && alertsMe(m, myUserId);
             const newDay = !previous || !sameDay(previous.createdAt, m.createdAt);
             const continued = !newDay && !alert && m.seq !== firstUnread && continuesGroup(previous, m);
             previous = m;
@@ -196,7 +254,16 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
                   </div>
                 ) : null}
                 {m.seq === firstUnread ? <NewMessagesDivider /> : null}
-                <MessageItem message={m} myUserId={myUserId} alert={alert} continued={continued} />
+                <MessageItem
+                  message={m}
+                  myUserId={myUserId}
+                  alert={alert}
+                  continued={continued}
+                  active={activeId === m.id}
+                  isAdmin={isAdmin}
+                  names={names}
+                  handlers={handlers}
+                />
               </Fragment>
             );
           })}
@@ -215,6 +282,15 @@ export function MessageList({ entry, myUserId, onLoadOlder, focusSeq = null, onF
         </button>
       ) : null}
       <JumpToMention entry={entry} myUserId={myUserId} scroller={scroller} onLoadOlder={onLoadOlder} />
+      {confirmDelete ? (
+        <DeleteMessageDialog
+          message={confirmDelete}
+          mine={confirmDelete.sender.type === 'user' && confirmDelete.sender.id === myUserId}
+          onDelete={() => actions.remove(confirmDelete.id)}
+          onClose={() => setConfirmDelete(null)}
+        />
+      ) : null}
+      {history ? <EditHistoryDialog message={history} load={() => actions.edits(history.id)} onClose={() => setHistory(null)} /> : null}
     </div>
   );
 }

@@ -1,10 +1,11 @@
 /** The open room: header (back on phones, name, members, the gear), messages, composer, roster. */
+import { useMemo } from 'react';
 import type { NotifyLevel, Roster, User } from '../../shared/api-types';
 import type { StreamStatus } from '../lib/stream';
 import type { RoomEntry } from '../state/chat-store';
 import { Composer } from './Composer';
 import { BackIcon, HashIcon, UsersIcon } from './icons';
-import { MessageList } from './MessageList';
+import { type MessageActions, MessageList } from './MessageList';
 import { type MenuItem, RoomSettingsMenu } from './RoomSettingsMenu';
 import { RosterPanel } from './RosterPanel';
 
@@ -25,6 +26,10 @@ interface RoomViewProps {
   onAddMembers(): void;
   /** My own notification settings for the room. */
   onSettings(settings: { notify?: NotifyLevel; muted?: boolean }): void;
+  /** Edit, delete, react to and read the history of the room's messages. */
+  actions: MessageActions;
+  /** Covered by the search results (phones): out of the way of focus and assistive technology. */
+  covered?: boolean;
 }
 
 const NOTIFY_CHOICES: { level: NotifyLevel; label: string }[] = [
@@ -51,11 +56,16 @@ export function RoomView(props: RoomViewProps) {
       ? { label: 'Unmute room', onSelect: () => props.onSettings({ muted: false }) }
       : { label: 'Mute room', onSelect: () => props.onSettings({ muted: true }), hint: 'No notifications; unread count not emphasised' },
   ];
+  const names = useMemo(() => {
+    const map = new Map<string, string>([[me.id, me.displayName]]);
+    for (const m of roster?.members ?? []) map.set(m.userId, m.displayName);
+    return map;
+  }, [roster, me.id, me.displayName]);
   const memberCount = roster?.members.length;
   const presentCount = roster?.members.filter((m) => m.present).length ?? 0;
 
   return (
-    <main className="room" aria-label={`Room ${entry.room.name}`}>
+    <main className="room" aria-label={`Room ${entry.room.name}`} inert={props.covered || undefined}>
       <header className="room-header">
         <button type="button" className="icon-button room-back" aria-label="Back to rooms" onClick={props.onBack}>
           <BackIcon />
@@ -91,7 +101,16 @@ export function RoomView(props: RoomViewProps) {
       ) : null}
       <div className={`room-body${props.rosterOpen ? ' room-body-roster-open' : ''}`}>
         <div className="room-main">
-          <MessageList entry={entry} myUserId={me.id} onLoadOlder={props.onLoadOlder} focusSeq={props.focusSeq} onFocused={props.onFocused} />
+          <MessageList
+            entry={entry}
+            myUserId={me.id}
+            onLoadOlder={props.onLoadOlder}
+            focusSeq={props.focusSeq}
+            onFocused={props.onFocused}
+            isAdmin={isAdmin}
+            names={names}
+            actions={props.actions}
+          />
           <Composer roomId={entry.room.id} roomName={entry.room.name} connection={props.connection} onSend={props.onSend} />
         </div>
         <RosterPanel roster={roster} myUserId={me.id} onClose={props.onToggleRoster} />

@@ -1,4 +1,5 @@
 /** The rooms list with unread and alert badges, New room, and the signed-in user's corner. */
+import type { ReactNode } from 'react';
 import type { User } from '../../shared/api-types';
 import { badgeCount } from '../lib/format';
 import type { StreamStatus } from '../lib/stream';
@@ -19,6 +20,8 @@ interface SidebarProps {
   onNewUser(): void;
   onEnableNotifications(): void;
   onSignOut(): void;
+  /** The message search box (SearchPanel.tsx), under the header. */
+  search?: ReactNode;
 }
 
 const CONNECTION_TEXT: Record<StreamStatus, string> = {
@@ -42,6 +45,7 @@ export function Sidebar(props: SidebarProps) {
           <span>New room</span>
         </button>
       </header>
+      {props.search}
 
       <nav className="room-nav" aria-label="Rooms">
         <h2 className="sidebar-section-title" id="rooms-heading">

@@ -3,7 +3,7 @@
  * bodies. The server checks Origin on cookie-authenticated writes, which browsers send by themselves.
  * Errors carry the server's {Code, Message} so screens can show the Message as is.
  */
-import type { Message, NotifyLevel, PushPublicKey, PushSubscriptionInput, ReadState, Room, RoomRole, Roster, User, WebhookList, WebhookWithUrl } from '../../shared/api-types';
+import type { Message, MessageEdit, NotifyLevel, PushPublicKey, PushSubscriptionInput, ReadState, Room, RoomRole, Roster, User, WebhookList, WebhookWithUrl } from '../../shared/api-types';
 
 export class ApiError extends Error {
   constructor(
@@ -69,6 +69,32 @@ export interface MemberAdded {
   role: RoomRole;
 }
 
+/** One hit of GET /api/v1/search. */
+export interface SearchResult {
+  message: Message;
+  roomName: string;
+  /** Server-escaped HTML whose only tags are <mark>…</mark> around the matched words. */
+  snippet: string;
+}
+
+export interface SearchPage {
+  results: SearchResult[];
+  nextCursor: string | null;
+}
+
+export interface SearchQuery {
+  q: string;
+  roomId?: string | undefined;
+  userId?: string | undefined;
+  webhookId?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+const messagePath = (roomId: string, messageId: string) => `/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}`;
+
 export const api = {
   needsSetup: () => request<{ needsSetup: boolean }>('GET', '/setup'),
   setup: (user: NewUser) => request<{ token: string; user: User }>('POST', '/setup', user),
@@ -100,6 +126,18 @@ export const api = {
     return request<{ messages: Message[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ''}`);
   },
   postMessage: (roomId: string, content: string) => request<{ message: Message }>('POST', `/rooms/${encodeURIComponent(roomId)}/messages`, { content }),
+  editMessage: (roomId: string, messageId: string, content: string) => request<{ message: Message }>('PATCH', messagePath(roomId, messageId), { content }),
+  deleteMessage: (roomId: string, messageId: string) => request<void>('DELETE', messagePath(roomId, messageId)),
+  messageEdits: (roomId: string, messageId: string) => request<{ edits: MessageEdit[] }>('GET', `${messagePath(roomId, messageId)}/edits`),
+  /** Adds (on) or removes my reaction; the emoji goes into the path URL-encoded. */
+  react: (roomId: string, messageId: string, emoji: string, on: boolean) =>
+    request<{ message: Message }>(on ? 'PUT' : 'DELETE', `${messagePath(roomId, messageId)}/reactions/${encodeURIComponent(emoji)}`),
+
+  search: (query: SearchQuery) => {
+    const q = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined && value !== '') q.set(key, String(value));
+    return request<SearchPage>('GET', `/search?${q.toString()}`);
+  },
 
   webhooks: (roomId: string) => request<WebhookWithUrl[] | WebhookList>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
     // The server answers {webhooks, publicUrl, publicUrlSet}; SPEC 6 writes the list as a bare

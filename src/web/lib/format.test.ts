@@ -14,6 +14,9 @@ const base: Message = {
   html: '<p>x</p>',
   mentions: { all: false, present: false, userIds: [] },
   createdAt: Date.UTC(2026, 0, 5, 10, 0),
+  editedAt: null,
+  deletedAt: null,
+  reactions: [],
 };
 
 test('webhook senders are shown as "Name (Webhook)" (SPEC 2.4)', () => {

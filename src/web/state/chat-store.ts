@@ -7,7 +7,7 @@ import type { Message, Room, Roster, User } from '../../shared/api-types';
 import { LIMITS } from '../../shared/limits';
 import { ApiError, api } from '../lib/api';
 import { alertsMe } from '../lib/format';
-import { type RoomLog, emptyLog, loadLatest, loadOlder, olderCursor, receiveMany } from '../lib/room-log';
+import { type LogEvent, type RoomLog, createdEvent, emptyLog, findMessage, loadLatest, loadOlder, mergeFetched, olderCursor, receiveEvents } from '../lib/room-log';
 import { type ServerFrame, StreamConnection, type StreamStatus, streamUrl } from '../lib/stream';
 import { applyServerRead, countAccepted, newestShown, readStateOf } from './read-tracking';
 
@@ -50,7 +50,14 @@ export interface ChatStoreOptions {
   onSignedOut?: () => void;
 }
 
-const GAP_PAGE = LIMITS.messagePageMax;
+/**
+ * How long events may wait past a gap before the client asks the stream to replay the room from
+ * its watermark (the stream brings every event in order, so a gap is normally closed at once: it is
+ * my own post's answer overtaking the stream, or a room whose first frames came before its entry).
+ */
+const GAP_WAIT_MS = 1500;
+/** Replays asked for one gap before the client waits for the next reconnect instead. */
+const GAP_MAX_ASKS = 5;
 /** Reading is sent to the server at most this often per room (scrolling through a busy room). */
 const MARK_READ_DEBOUNCE_MS = 300;
 const HISTORY_PAGE = LIMITS.messagePageDefault;
@@ -65,8 +72,9 @@ export class ChatStore {
   private stream: StreamConnection | null = null;
   /** The room this client last told the server it has open (presence). */
   private openRoomId: string | null = null;
-  private fillingGap = new Set<string>();
-  private gapAgain = new Set<string>();
+  /** Per room: an event seq the server has that the stream has not brought yet, and how often a replay was asked for. */
+  private expected = new Map<string, { seq: number; asks: number }>();
+  private gapTimers = new Map<string, number>();
   private disposed = false;
   private generation = 0;
   /** Per room: the pending PUT …/read timer, and the last seq sent. */
@@ -141,6 +149,9 @@ export class ChatStore {
     this.openRoomId = null;
     for (const t of this.readTimers.values()) window.clearTimeout(t);
     this.readTimers.clear();
+    for (const t of this.gapTimers.values()) window.clearTimeout(t);
+    this.gapTimers.clear();
+    this.expected.clear();
   }
 
   /** Reconnect at once if the connection is down (network back, tab visible again). */
@@ -272,11 +283,19 @@ export class ChatStore {
         void this.onReady(frame.rooms);
         return;
       case 'message.created':
-        this.apply(frame.message.roomId, [frame.message], 'stream');
+        this.apply(frame.message.roomId, [createdEvent(frame.message)]);
+        return;
+      case 'message.updated':
+        // The frame's seq is the change's; message.seq stays the message's own place.
+        this.apply(frame.message.roomId, [{ seq: frame.seq, kind: 'updated', message: frame.message, newAlert: frame.newAlert }]);
         return;
       case 'resumed': {
         const e = this.state.rooms[frame.roomId];
-        if (e && frame.lastSeq > e.log.watermark) void this.fillGap(frame.roomId);
+        if (!e) return;
+        // The server has nothing past lastSeq: an expectation beyond it is void.
+        const want = this.expected.get(frame.roomId);
+        if (want && want.seq > frame.lastSeq) this.expected.set(frame.roomId, { ...want, seq: frame.lastSeq });
+        this.expect(frame.roomId, frame.lastSeq);
         return;
       }
       case 'presence.changed':
@@ -342,19 +361,28 @@ export class ChatStore {
     if (active) void this.refreshRoster(active);
   }
 
-  /** Applies messages from the stream or a gap fill, counts badges, and fills any gap found. */
-  private apply(roomId: string, messages: readonly Message[], source: 'stream' | 'fetch'): void {
+  /**
+   * Applies stream events (message.created, message.updated) in seq order, counts new messages into
+   * the badges (changes never count), notifies, and asks for a replay if some are missing.
+   */
+  private apply(roomId: string, events: readonly LogEvent[]): void {
     const entry = this.state.rooms[roomId];
     if (!entry) return;
-    const { log, accepted, gapAfter } = receiveMany(entry.log, messages);
+    const { log, applied, accepted } = receiveEvents(entry.log, events);
     if (log !== entry.log) {
       this.setRoom(roomId, (e) => this.count({ ...e, log }, accepted));
+      // An edit that now mentions me (or @All) alerts like a new message: the same notification path.
+      const me = this.state.me.id;
+      for (const ev of applied) {
+        const m = ev.message;
+        if (ev.kind === 'updated' && ev.newAlert && !(m.sender.type === 'user' && m.sender.id === me)) {
+          const room = this.state.rooms[roomId]?.room;
+          if (room) this.options.onMessage?.(room, m, true);
+        }
+      }
       if (this.isOnScreen(roomId)) this.markSeen(roomId);
     }
-    if (gapAfter !== null) {
-      if (source === 'stream') void this.fillGap(roomId);
-      else this.gapAgain.add(roomId);
-    }
+    if (log.pending.length > 0) this.expect(roomId, log.pending[log.pending.length - 1]!.seq);
   }
 
   /** Counts newly accepted messages into the badges (read-tracking.ts) and tells about the new ones from others. */
@@ -365,47 +393,60 @@ export class ChatStore {
     return entry;
   }
 
-  /** GET …/messages?after=watermark until caught up (SPEC 5: no gap across reconnects). */
-  private async fillGap(roomId: string): Promise<void> {
-    if (this.fillingGap.has(roomId)) {
-      this.gapAgain.add(roomId);
+  /**
+   * The server has events up to `seq` in the room. The stream brings them all in order; if they
+   * have not come a moment later (a gap), ask it to replay the room from the watermark: a `resume`
+   * on the open socket restarts that room's replay (what arrives twice is dropped). Events cannot
+   * be fetched over HTTP: GET …/messages has the messages, not the changes between them.
+   */
+  private expect(roomId: string, seq: number): void {
+    const e = this.state.rooms[roomId];
+    if (!e || seq <= e.log.watermark) return;
+    const want = this.expected.get(roomId);
+    this.expected.set(roomId, { seq: Math.max(want?.seq ?? 0, seq), asks: want?.asks ?? 0 });
+    if (!this.gapTimers.has(roomId) && typeof window !== 'undefined') {
+      this.gapTimers.set(roomId, window.setTimeout(() => this.checkGap(roomId), GAP_WAIT_MS));
+    }
+  }
+
+  private checkGap(roomId: string): void {
+    this.gapTimers.delete(roomId);
+    const e = this.state.rooms[roomId];
+    const want = this.expected.get(roomId);
+    if (!e || !want || want.seq <= e.log.watermark || this.disposed) {
+      this.expected.delete(roomId);
       return;
     }
-    this.fillingGap.add(roomId);
-    try {
-      for (let round = 0; round < 50; round++) {
-        this.gapAgain.delete(roomId);
-        const entry = this.state.rooms[roomId];
-        if (!entry) return;
-        const after = entry.log.watermark;
-        const { messages } = await api.messages(roomId, { after, limit: GAP_PAGE });
-        this.apply(roomId, messages, 'fetch');
-        const now = this.state.rooms[roomId];
-        if (!now) return;
-        const progressed = now.log.watermark > after;
-        if (messages.length === GAP_PAGE && progressed) continue; // more pages to read
-        if (now.log.pending.length === 0 && !this.gapAgain.has(roomId)) return;
-        // The server had nothing newer yet (a message still in flight): look again shortly.
-        if (!progressed) await new Promise((r) => window.setTimeout(r, 500));
-      }
-    } catch {
-      // Offline or signed out: the next resume fills the gap.
-    } finally {
-      this.fillingGap.delete(roomId);
+    // Offline: the reconnect's resume brings them. Asked too often: wait for that too.
+    if (want.asks >= GAP_MAX_ASKS) return;
+    if (this.stream?.connected) {
+      this.stream.send({ type: 'resume', rooms: { [roomId]: e.log.watermark } });
+      this.expected.set(roomId, { ...want, asks: want.asks + 1 });
     }
+    this.gapTimers.set(roomId, window.setTimeout(() => this.checkGap(roomId), GAP_WAIT_MS * 2));
+  }
+
+  /** Copies fetched over HTTP (answers to actions); `atLeast` is the watermark when the request left. */
+  private merge(roomId: string, messages: readonly Message[], atLeast: number): void {
+    this.setRoom(roomId, (e) => {
+      const log = mergeFetched(e.log, messages, atLeast);
+      return log === e.log ? e : { ...e, log };
+    });
   }
 
   // ---- history ----
   async loadLatest(roomId: string): Promise<void> {
     this.setRoom(roomId, (e) => ({ ...e, loadingLatest: true, loadError: null }));
     try {
+      const atLeast = this.state.rooms[roomId]?.log.watermark ?? 0;
       const { messages } = await api.messages(roomId, { limit: HISTORY_PAGE });
       const entry = this.state.rooms[roomId];
       if (!entry) return;
-      const { log, accepted, gapAfter } = loadLatest(entry.log, messages);
-      this.setRoom(roomId, (e) => ({ ...this.count({ ...e, log }, accepted), loadingLatest: false }));
+      // The watermark does not move: the events after it (these messages included) come through the stream, and count then.
+      this.setRoom(roomId, (e) => ({ ...e, log: loadLatest(e.log, messages, atLeast, HISTORY_PAGE), loadingLatest: false }));
       if (this.isOnScreen(roomId)) this.markSeen(roomId);
-      if (gapAfter !== null) void this.fillGap(roomId);
+      const newest = messages.reduce((n, m) => Math.max(n, m.seq), 0);
+      this.expect(roomId, newest);
     } catch (e) {
       this.setRoom(roomId, (x) => ({ ...x, loadingLatest: false, loadError: e instanceof Error ? e.message : 'Could not load messages.' }));
     }
@@ -418,8 +459,9 @@ export class ChatStore {
     if (before === null) return;
     this.setRoom(roomId, (e) => ({ ...e, loadingOlder: true }));
     try {
+      const atLeast = entry.log.watermark;
       const { messages } = await api.messages(roomId, { before, limit: HISTORY_PAGE });
-      this.setRoom(roomId, (e) => ({ ...e, log: loadOlder(e.log, messages), loadingOlder: false }));
+      this.setRoom(roomId, (e) => ({ ...e, log: loadOlder(e.log, messages, before, atLeast), loadingOlder: false }));
     } catch (e) {
       this.setRoom(roomId, (x) => ({ ...x, loadingOlder: false, loadError: e instanceof Error ? e.message : 'Could not load older messages.' }));
     }
@@ -436,8 +478,36 @@ export class ChatStore {
       if (e instanceof ApiError && e.status === 0 && this.stream?.connected) this.stream.restart();
       throw e;
     }
-    this.apply(roomId, [message], 'stream');
+    // Shown at once; counted (it marks the room read) when its event is applied, which the stream
+    // brings after the ones before it.
+    this.merge(roomId, [message], message.seq);
+    this.apply(roomId, [createdEvent(message)]);
     this.setRoom(roomId, (e) => ({ ...e, lastSentId: message.id }));
+  }
+
+  /** Replaces my message's content (PATCH); the answer shows at once, the stream tells everyone. */
+  async editMessage(roomId: string, messageId: string, content: string): Promise<void> {
+    const atLeast = this.state.rooms[roomId]?.log.watermark ?? 0;
+    const { message } = await api.editMessage(roomId, messageId, content);
+    this.merge(roomId, [message], atLeast);
+  }
+
+  /** Deletes a message (mine, or any as a room administrator): a tombstone at once, the stream's copy follows. */
+  async deleteMessage(roomId: string, messageId: string): Promise<void> {
+    const atLeast = this.state.rooms[roomId]?.log.watermark ?? 0;
+    await api.deleteMessage(roomId, messageId);
+    const entry = this.state.rooms[roomId];
+    const m = entry ? findMessage(entry.log, messageId) : undefined;
+    if (!m || m.deletedAt != null) return;
+    const mine = m.sender.type === 'user' && m.sender.id === this.state.me.id;
+    this.merge(roomId, [{ ...m, content: '', html: '', reactions: [], deletedAt: Date.now(), deletedBy: mine ? 'author' : 'administrator' }], atLeast);
+  }
+
+  /** Adds or removes my reaction with this emoji. */
+  async react(roomId: string, messageId: string, emoji: string, on: boolean): Promise<void> {
+    const atLeast = this.state.rooms[roomId]?.log.watermark ?? 0;
+    const { message } = await api.react(roomId, messageId, emoji, on);
+    this.merge(roomId, [message], atLeast);
   }
 
   async createRoom(name: string): Promise<Room> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Message, Room } from '../../shared/api-types';
 import { shouldNotify } from '../lib/notifications';
-import { emptyLog, receiveMany } from '../lib/room-log';
+import { createdEvent, emptyLog, receiveEvents } from '../lib/room-log';
 import { type ReadTracked, applyServerRead, countAccepted, firstUnreadMention, firstUnreadSeq, newestShown } from './read-tracking';
 
 const ME = 'me';
@@ -19,6 +19,9 @@ function msg(seq: number, from = 'other', mentions: string[] = []): Message {
     html: `<p>m${seq}</p>`,
     mentions: { all: false, present: false, userIds: mentions },
     createdAt: seq,
+    editedAt: null,
+    deletedAt: null,
+    reactions: [],
   };
 }
 
@@ -38,7 +41,7 @@ const room = (over: Partial<Room> = {}): Room => ({
 
 function entry(over: Partial<Room> = {}, messages: Message[] = []): ReadTracked {
   const r = room(over);
-  const log = receiveMany(emptyLog(0), messages).log;
+  const log = receiveEvents(emptyLog(0), messages.map(createdEvent)).log;
   return { room: r, log, unread: r.unreadCount, alerts: r.mentionCount, countedThrough: r.lastSeq };
 }
 
@@ -78,7 +81,7 @@ describe('read tracking', () => {
     assert.equal(firstUnreadSeq(messages, null, ME), null);
     assert.equal(firstUnreadSeq(messages, 5, ME), null);
     assert.equal(firstUnreadMention(messages, 1, ME)?.seq, 5);
-    assert.equal(newestShown(receiveMany(emptyLog(0), messages).log), 5);
+    assert.equal(newestShown(receiveEvents(emptyLog(0), messages.map(createdEvent)).log), 5);
   });
 
   test('notifications follow the setting: all, mentions (alerts only), none; muted silences everything', () => {

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { MessageAppender } from '../kysely-store.js';
 import { type MessageRecord, StoreGuardError, StoreUnavailableError } from '../types.js';
+import { newMessageRecord } from '../message-rows.js';
 import type { AppendBatchItem, AppendRequest, AppendResponse, AppendWorkerData } from './sqlite-append-protocol.js';
 
 interface InFlight {
@@ -99,7 +100,7 @@ export class SqliteWorkerAppender implements MessageAppender {
       return;
     }
     pending.resolve(
-      response.outcomes.map((o, i) => ('seq' in o ? { ...pending.items[i]!.draft, seq: o.seq } : new StoreGuardError(o.guard, o.detail))),
+      response.outcomes.map((o, i) => ('seq' in o ? newMessageRecord(pending.items[i]!.draft, o.seq) : new StoreGuardError(o.guard, o.detail))),
     );
   }
 
