@@ -15,6 +15,7 @@ import { LOAD_CORE, QUICK, SERVER_CORE, fmt, hasTaskset, repoRoot } from './lib.
 import { NOTIFY_ALL_PER_ROOM, PUSH_BENCH_RATE, type PushBenchResult, benchPush } from './push.js';
 import { benchRender } from './render.js';
 import { LATE_MS, type ScaleResult, benchScale } from './scale.js';
+import { type SearchBenchResult, benchSearch, searchTables } from './search.js';
 
 function machine() {
   const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
@@ -57,6 +58,7 @@ const ingest: IngestResult = await step('ingest', () => benchIngest());
 const fanout: FanoutResult = await step('fan-out', () => benchFanout());
 const scale: ScaleResult = await step('scale and memory', () => benchScale());
 const push: PushBenchResult = await step('web push', () => benchPush());
+const search: SearchBenchResult = await step('search', () => benchSearch());
 const loadAverage1mAtEnd = Number(loadavg()[0]!.toFixed(2));
 
 const targets = [
@@ -135,6 +137,8 @@ section(`Web Push (issue 13): pushes to a loopback push service; webhook POST la
   [`pushes during the run (${NOTIFY_ALL_PER_ROOM} 'all' members per room)`, '0', `${push.latency.with.pushesReceived} / ${push.latency.with.pushesExpected}`],
 ]);
 
+for (const t of searchTables(search)) section(t.title, t.rows);
+
 section('Durability floor: one SQLite commit, WAL + synchronous=FULL, on the bench temp dir', [
   ['p50 ms', 'p99 ms', 'max ms'],
   [ms(disk.p50), ms(disk.p99), ms(disk.max)],
@@ -153,5 +157,5 @@ section('Targets (issue 7)', [['target', 'figure', ''], ...targets.map((t) => [t
 console.log(out.join('\n'));
 writeFileSync(
   join(repoRoot, 'bench/results.json'),
-  `${JSON.stringify({ machine: { ...info, loadAverage1mAtEnd }, quick: QUICK, ingest, fanout, scale, push, durableCommit: disk, render: { rows: render.rows, typicalP99: render.typicalP99, worstP99: render.worstP99 }, coldStart: { ...cold, messages: coldMessages }, targets }, null, 2)}\n`,
+  `${JSON.stringify({ machine: { ...info, loadAverage1mAtEnd }, quick: QUICK, ingest, fanout, scale, push, search, durableCommit: disk, render: { rows: render.rows, typicalP99: render.typicalP99, worstP99: render.worstP99 }, coldStart: { ...cold, messages: coldMessages }, targets }, null, 2)}\n`,
 );

@@ -9,7 +9,7 @@
 import type { MessageChange, Reaction } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js';
-import { mentionsAdded, toMessage } from './message-rows.js';
+import { MESSAGE_COLUMNS, MESSAGE_COLUMNS_QUALIFIED, mentionsAdded, toMessage } from './message-rows.js';
 import type { Database, MessagesTable } from './schema.js';
 import { type ChangeOutcome, type ContentChange, type MessageRecord, type RoomEvent, StoreGuardError } from './types.js';
 
@@ -32,7 +32,7 @@ export async function bumpSeq(trx: Transaction<Database>, roomId: string): Promi
 async function lockLive(trx: Transaction<Database>, roomId: string, messageId: string): Promise<{ seq: number; row: Selectable<MessagesTable> }> {
   const seq = await bumpSeq(trx, roomId);
   if (seq === null) throw new StoreGuardError('not_found');
-  const row = await trx.selectFrom('messages').selectAll().where('id', '=', messageId).where('room_id', '=', roomId).executeTakeFirst();
+  const row = await trx.selectFrom('messages').select(MESSAGE_COLUMNS).where('id', '=', messageId).where('room_id', '=', roomId).executeTakeFirst();
   if (!row || row.deleted_at !== null) throw new StoreGuardError('not_found');
   return { seq, row };
 }
@@ -76,7 +76,7 @@ export async function applyContentChange(
       ...(senderName !== undefined ? { sender_name: senderName } : {}),
     })
     .where('id', '=', row.id)
-    .returningAll()
+    .returning(MESSAGE_COLUMNS)
     .executeTakeFirstOrThrow();
   await recordEvent(trx, row.room_id, seq, row.id, 'edited', change.at, added ? JSON.stringify(added) : null);
   const message = toMessage(updated);
@@ -91,7 +91,7 @@ export async function editInTx(trx: Transaction<Database>, roomId: string, messa
 export async function deleteInTx(trx: Transaction<Database>, roomId: string, messageId: string, by: 'author' | 'administrator', at: number): Promise<ChangeOutcome> {
   const seq = await bumpSeq(trx, roomId);
   if (seq === null) throw new StoreGuardError('not_found');
-  const row = await trx.selectFrom('messages').selectAll().where('id', '=', messageId).where('room_id', '=', roomId).executeTakeFirst();
+  const row = await trx.selectFrom('messages').select(MESSAGE_COLUMNS).where('id', '=', messageId).where('room_id', '=', roomId).executeTakeFirst();
   if (!row) throw new StoreGuardError('not_found');
   const previous = toMessage(row);
   if (row.deleted_at !== null) throw new NoChange(previous);
@@ -101,7 +101,7 @@ export async function deleteInTx(trx: Transaction<Database>, roomId: string, mes
     .updateTable('messages')
     .set({ content: '', html: '', mentions: EMPTY_MENTIONS, present_user_ids: null, deleted_at: at, deleted_by: by, reactions: null, webhook_key: null })
     .where('id', '=', row.id)
-    .returningAll()
+    .returning(MESSAGE_COLUMNS)
     .executeTakeFirstOrThrow();
   await trx.deleteFrom('message_edits').where('message_id', '=', row.id).execute();
   await trx.deleteFrom('message_reactions').where('message_id', '=', row.id).execute();
@@ -141,7 +141,7 @@ export async function reactionInTx(
     .updateTable('messages')
     .set({ reactions: summary.length > 0 ? JSON.stringify(summary) : null })
     .where('id', '=', messageId)
-    .returningAll()
+    .returning(MESSAGE_COLUMNS)
     .executeTakeFirstOrThrow();
   await recordEvent(trx, roomId, seq, messageId, 'reactions', at);
   return { event: { kind: 'changed', seq, change: 'reactions', message: toMessage(updated) }, previous };
@@ -151,7 +151,7 @@ export async function reactionInTx(
 export async function findKeyed(trx: Transaction<Database>, webhookId: string, key: string): Promise<Selectable<MessagesTable> | undefined> {
   return trx
     .selectFrom('messages')
-    .selectAll()
+    .select(MESSAGE_COLUMNS)
     .where('sender_id', '=', webhookId)
     .where('webhook_key', '=', key)
     .where('sender_type', '=', 'webhook')
@@ -166,11 +166,11 @@ export async function findKeyed(trx: Transaction<Database>, webhookId: string, k
  */
 export async function listRoomEvents(db: Kysely<Database>, roomId: string, after: number, limit: number): Promise<RoomEvent[]> {
   const [messages, changes] = await Promise.all([
-    db.selectFrom('messages').selectAll().where('room_id', '=', roomId).where('seq', '>', after).orderBy('seq', 'asc').limit(limit).execute(),
+    db.selectFrom('messages').select(MESSAGE_COLUMNS).where('room_id', '=', roomId).where('seq', '>', after).orderBy('seq', 'asc').limit(limit).execute(),
     db
       .selectFrom('message_events')
       .innerJoin('messages', 'messages.id', 'message_events.message_id')
-      .selectAll('messages')
+      .select(MESSAGE_COLUMNS_QUALIFIED)
       .select(['message_events.seq as event_seq', 'message_events.kind as event_kind', 'message_events.added_mentions as event_added'])
       .where('message_events.room_id', '=', roomId)
       .where('message_events.seq', '>', after)

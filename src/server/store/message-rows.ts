@@ -4,6 +4,19 @@ import type { Selectable } from './kysely.js';
 import type { MessagesTable } from './schema.js';
 import type { MessageDraft, MessageMentionsAdded, MessageRecord } from './types.js';
 
+/**
+ * The columns a message record is made of. Queries name them rather than select *: PostgreSQL's
+ * messages table also has the search column (migration 0006), about the size of the content, which
+ * no reader of messages needs.
+ */
+export const MESSAGE_COLUMNS = [
+  'id', 'room_id', 'seq', 'sender_type', 'sender_id', 'sender_name', 'content', 'html', 'mentions', 'created_at',
+  'present_user_ids', 'edited_at', 'deleted_at', 'deleted_by', 'edit_count', 'reactions', 'webhook_key',
+] as const;
+
+/** MESSAGE_COLUMNS qualified by the table, for joins. */
+export const MESSAGE_COLUMNS_QUALIFIED = MESSAGE_COLUMNS.map((c) => `messages.${c}` as const);
+
 const num = (v: number | string | bigint | null): number | null => (v === null ? null : Number(v));
 
 export const toMessage = (r: Selectable<MessagesTable>): MessageRecord => {
