@@ -40,8 +40,13 @@ import { SearchService } from './services/search-service.js';
 import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
+import type { WebhookFormatsOptions } from './webhooks/formats/routes.js';
 import { MemoryRateLimiter, type RateLimiter } from './webhooks/rate-limiter.js';
+import { IdempotencyPurger } from './webhooks/idempotency.js';
 import { WebhookService } from './webhooks/webhook-service.js';
+import { DeliveryLog } from './webhooks/delivery-log.js';
+import { WebhookOpsService } from './webhooks/webhook-ops.js';
+import { webhookOpsRoutes } from './routes/webhook-ops.js';
 import { EndpointPolicy } from './push/endpoint-policy.js';
 import { PushDispatcher, type PushDispatcherOptions, type PushTransport } from './push/dispatcher.js';
 import { PushSender } from './push/sender.js';
@@ -77,6 +82,8 @@ export interface AppDeps {
    * the real sender; `enabled: false` never starts the delivery loops (a node that only serves).
    */
   push?: Partial<PushDispatcherOptions> & { transport?: PushTransport; enabled?: boolean };
+  /** The webhook formats (issue 15): e.g. where SNS signing certificates may also come from, in tests. */
+  formats?: WebhookFormatsOptions;
 }
 
 /** Mutable run state that main.ts flips during shutdown. */
@@ -220,6 +227,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => {
     await push.stop();
   });
+  // Webhook Idempotency-Keys older than 24 hours (issue 15), purged in bounded batches while the server listens.
+  const idempotencyPurger = new IdempotencyPurger({ store: deps.store, clock, logger: app.log });
+  app.addHook('onListen', (done) => (idempotencyPurger.start(), done()));
+  app.addHook('preClose', async () => {
+    await idempotencyPurger.stop();
+  });
+  // Webhook delivery logs and failure notices (issue 15): rows written after the answers, in batches;
+  // what is queued is written when the app closes (after the last request was answered).
+  const deliveryLog = new DeliveryLog({ store: deps.store, clock, events: context.events, logger: app.log, registry: metrics.registry });
+  app.addHook('onClose', async () => {
+    await deliveryLog.close();
+  });
+  // "Send test message" posts through the webhook's own URL, inside this app.
+  const webhookOps = new WebhookOpsService(context, services.webhooks, deliveryLog, ({ path, headers, body }) =>
+    app.inject({ method: 'POST', url: path, headers, payload: body }),
+  );
   app.decorate('carillon', { services, metrics, state, context, stream, schemas, push });
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
@@ -278,6 +301,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(searchRoutes(rc));
       await api.register(messageRoutes(rc));
       await api.register(webhookRoutes(rc));
+      await api.register(webhookOpsRoutes(rc, webhookOps));
       await api.register(pushRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
       // The stream (SPEC 5) is a WebSocket, served by realtime/gateway.ts on the upgrade. This route
@@ -289,7 +313,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
           description:
             'Open as a WebSocket (Upgrade: websocket), signed in by Authorization: Bearer or by the session cookie from this server\'s own pages (Origin). ' +
             'Send {"type":"resume","rooms":{roomId: lastSeq}} first; then open, close and ping. The server sends ready, message.created (with alert), message.updated (an edit, deletion or reaction, at its own seq), ' +
-            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, room.read, pong and error frames (src/shared/stream-protocol.ts). ' +
+            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, room.read, webhook.failing (room administrators), pong and error frames (src/shared/stream-protocol.ts). ' +
             'Close codes: 4008 too slow (reconnect and resume), 1012 server restarting (reconnect), 4001 signed out (sign in again). A plain HTTP GET gets 426.',
           response: { 426: { $ref: 'Error#' } },
         },
@@ -313,6 +337,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       metrics,
       ratePerSecond: config.webhookRatePerSecond,
       clock,
+      deliveryLog,
+      ...(deps.formats ? { formats: deps.formats } : {}),
     }),
   );
 

@@ -25,6 +25,10 @@ export interface Config {
   readonly httpsPort: number;
   readonly webhookRatePerSecond: number;
   readonly webhookBurst: number;
+  /** The highest ratePerSecond a room administrator may give one webhook (issue 15). */
+  readonly webhookMaxRatePerSecond: number;
+  /** The highest burst a room administrator may give one webhook (issue 15). */
+  readonly webhookMaxBurst: number;
   /** The VAPID `sub` of Web Push requests (RFC 8292): mailto: or https:, so push services can reach the operator. */
   readonly pushSubject: string;
   /** Push services allowed beyond the browsers' own (push/endpoint-policy.ts says the entry forms). */
@@ -57,6 +61,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'httpsPort', env: 'HTTPS_PORT', flag: '--https-port', kind: 'port', help: 'HTTPS port (default 8443)' },
   { key: 'webhookRatePerSecond', env: 'WEBHOOK_RATE_PER_SECOND', flag: '--webhook-rate-per-second', kind: 'positiveNumber', help: 'webhook posts refilled per second, per webhook (default 1)' },
   { key: 'webhookBurst', env: 'WEBHOOK_BURST', flag: '--webhook-burst', kind: 'positiveInt', help: 'webhook token-bucket capacity (default 1)' },
+  { key: 'webhookMaxRatePerSecond', env: 'WEBHOOK_MAX_RATE_PER_SECOND', flag: '--webhook-max-rate-per-second', kind: 'positiveNumber', help: 'highest rate a room administrator may give one webhook (default 10)' },
+  { key: 'webhookMaxBurst', env: 'WEBHOOK_MAX_BURST', flag: '--webhook-max-burst', kind: 'positiveInt', help: 'highest burst a room administrator may give one webhook (default 20)' },
   { key: 'pushSubject', env: 'PUSH_SUBJECT', flag: '--push-subject', kind: 'pushSubject', help: 'Web Push contact (VAPID sub): mailto:you@example.com or an https:// URL (default PUBLIC_URL if https, else mailto:postmaster@<its host>)' },
   { key: 'pushEndpointHosts', env: 'PUSH_ENDPOINT_HOSTS', flag: '--push-endpoint-hosts', kind: 'hostList', help: 'more Web Push services to allow, comma-separated: host, *.domain or http(s)://host:port (the browsers\' own are always allowed)' },
 ];
@@ -192,6 +198,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
   if (parsed.redisUrl !== undefined && parsed.databaseUrl === undefined) {
     problems.push('REDIS_URL is for several nodes sharing one PostgreSQL database: set DATABASE_URL=postgres://… too (SQLite is for a single node)');
   }
+  // The server's defaults must fit under the per-webhook maximums when a maximum is set; an unset
+  // maximum rises to the default instead (an upgrade never turns a working setting into an error).
+  if (typeof parsed.webhookMaxRatePerSecond === 'number' && ((parsed.webhookRatePerSecond as number | undefined) ?? 1) > parsed.webhookMaxRatePerSecond) {
+    problems.push(`WEBHOOK_RATE_PER_SECOND (${(parsed.webhookRatePerSecond as number | undefined) ?? 1}) is above WEBHOOK_MAX_RATE_PER_SECOND (${parsed.webhookMaxRatePerSecond}); raise the maximum or lower the default`);
+  }
+  if (typeof parsed.webhookMaxBurst === 'number' && ((parsed.webhookBurst as number | undefined) ?? 1) > parsed.webhookMaxBurst) {
+    problems.push(`WEBHOOK_BURST (${(parsed.webhookBurst as number | undefined) ?? 1}) is above WEBHOOK_MAX_BURST (${parsed.webhookMaxBurst}); raise the maximum or lower the default`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (parsed.publicUrl as string | undefined) ?? `http://localhost:${port}`;
@@ -211,6 +225,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = [])
     httpsPort: (parsed.httpsPort as number | undefined) ?? 8443,
     webhookRatePerSecond: (parsed.webhookRatePerSecond as number | undefined) ?? 1,
     webhookBurst: (parsed.webhookBurst as number | undefined) ?? 1,
+    webhookMaxRatePerSecond: (parsed.webhookMaxRatePerSecond as number | undefined) ?? Math.max(10, (parsed.webhookRatePerSecond as number | undefined) ?? 1),
+    webhookMaxBurst: (parsed.webhookMaxBurst as number | undefined) ?? Math.max(20, (parsed.webhookBurst as number | undefined) ?? 1),
     pushSubject: (parsed.pushSubject as string | undefined) ?? defaultPushSubject(publicUrl),
     pushEndpointHosts: Object.freeze((parsed.pushEndpointHosts as string[] | undefined) ?? []),
   };

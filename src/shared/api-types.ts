@@ -130,6 +130,33 @@ export interface WebhookWithUrl {
   name: string;
   url: string;
   createdAt: number;
+  /** Its rate limit and @All/@Present rule (issue 15); PATCH changes them. */
+  settings: WebhookSettings;
+  /** Until when (epoch ms) the URL before the last regenerate still works; null: it does not (issue 15). */
+  previousUrlValidUntil: number | null;
+  /** The secret GitHub signs deliveries with (X-Hub-Signature-256); changes when the URL is regenerated (docs/formats.md). */
+  signingSecret: string;
+  /** Set while the webhook is failing: it produced a failure notice within the last hour and has not answered 200 since (OPS-2). */
+  failing: WebhookFailing | null;
+}
+
+/**
+ * A webhook's own settings (issue 15), as in effect: defaults WEBHOOK_RATE_PER_SECOND and
+ * WEBHOOK_BURST, at most WEBHOOK_MAX_RATE_PER_SECOND and WEBHOOK_MAX_BURST.
+ */
+export interface WebhookSettings {
+  /** Posts per second refilled into its token bucket. */
+  ratePerSecond: number;
+  /** The bucket's capacity: the most posts it may send at once. */
+  burst: number;
+  /** false: posts using @All or @Present are refused (400 BroadcastNotAllowed). */
+  allowBroadcastMentions: boolean;
+}
+
+/** PATCH /api/v1/rooms/{roomId}/webhooks/{webhookId}: what to change (issue 15); null sets ratePerSecond or burst back to the server's default. */
+export interface WebhookPatch {
+  name?: string;
+  settings?: { ratePerSecond?: number | null; burst?: number | null; allowBroadcastMentions?: boolean };
 }
 
 /** GET /api/v1/rooms/{roomId}/webhooks. */
@@ -217,4 +244,70 @@ export interface SearchResult {
 export interface SearchResponse {
   results: SearchResult[];
   nextCursor: string | null;
+}
+
+// ---- Webhook operations (issue 15): delivery log, test message, failure notices, audit trail ----
+
+/** How an attempt reached the webhook: the Chime endpoint, one of the other formats, or "Send test message". */
+export type DeliveryFormat = 'chime' | 'slack' | 'sns' | 'alertmanager' | 'grafana' | 'github' | 'test';
+
+/** One attempt on an authenticated webhook URL (never its token, never its body). */
+export interface WebhookDelivery {
+  /** Time-ordered (UUID v7). */
+  id: string;
+  /** When it was answered, epoch ms. */
+  at: number;
+  /** The HTTP status answered. */
+  status: number;
+  /** The error Code answered; null for 200. */
+  code: string | null;
+  /** Request body size in bytes. */
+  bytes: number;
+  /** Time to answer, in milliseconds. */
+  latencyMs: number;
+  /** The message stored (or updated by key); null when nothing was stored. */
+  messageId: string | null;
+  format: DeliveryFormat;
+}
+
+/** GET /api/v1/rooms/{roomId}/webhooks/{webhookId}/deliveries: the last 100 attempts, newest first. */
+export interface WebhookDeliveryList {
+  deliveries: WebhookDelivery[];
+}
+
+/** POST …/webhooks/{webhookId}/test: the test post's outcome (messageId null when it was refused, e.g. 429). */
+export interface WebhookTestResult {
+  messageId: string | null;
+  delivery: WebhookDelivery;
+}
+
+/** A webhook's failure streak that produced a notice (the webhook object's `failing`). */
+export interface WebhookFailing {
+  /** The first failure counted, epoch ms. */
+  since: number;
+  /** 4xx answers counted in the notice's 10-minute window. */
+  failures: number;
+  lastStatus: number;
+  lastCode: string;
+}
+
+export type AuditAction = 'webhook.created' | 'webhook.renamed' | 'webhook.regenerated' | 'webhook.deleted' | 'webhook.settings';
+
+export interface AuditEntry {
+  /** Time-ordered (UUID v7): pass the last one as `before` for the next page. */
+  id: string;
+  at: number;
+  /** Who: a user (id and display name), or the server itself (the command line: id null). */
+  actor: { type: 'user' | 'server'; id: string | null; name: string };
+  action: AuditAction;
+  webhookId: string;
+  /** The webhook's name after the action (its last name, for a deletion). */
+  webhookName: string;
+  /** renamed: {from, to}; regenerated: {keepOldUrlForHours}; settings: {changes: {field: {from, to}}}; created/deleted: {}. */
+  details: Record<string, unknown>;
+}
+
+/** GET /api/v1/rooms/{roomId}/audit: newest first. */
+export interface AuditList {
+  entries: AuditEntry[];
 }

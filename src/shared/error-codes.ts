@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   PayloadTooLarge: 413,
   InvalidPayload: 400,
   TooManyMembers: 400,
+  /** @All / @Present from a webhook whose settings do not allow them (issue 15). */
+  BroadcastNotAllowed: 400,
   ServiceUnavailable: 503,
   // Management API (SPEC 2.5, 6)
   WebhookLimitExceeded: 409,

@@ -36,6 +36,14 @@ export const LIMITS = Object.freeze({
   searchQueryMaxChars: 256,
   searchPageDefault: 20,
   searchPageMax: 50,
+  /** Idempotency-Key header of a webhook post (issue 15): 1 to this many printable ASCII characters. */
+  idempotencyKeyMaxChars: 255,
+  /** How long a webhook remembers an Idempotency-Key and the post it stored (issue 15). */
+  idempotencyKeyTtlHours: 24,
+  /** The longest overlap of a regenerated webhook's previous URL (keepOldUrlForHours, issue 15). */
+  webhookKeepOldUrlMaxHours: 24,
+  /** The slowest rate a webhook can be given (posts per second, issue 15): Retry-After stays under 100 s. */
+  webhookMinRatePerSecond: 0.01,
 });
 
 /** Aliases that would collide with broadcast mentions. */

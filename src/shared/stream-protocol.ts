@@ -141,6 +141,25 @@ export interface ResumedFrame {
   lastSeq: number;
 }
 
+/**
+ * A webhook of the room is failing (issue 15): at least 20 of its answers were 4xx (400, 404 for a
+ * regenerated URL's old token, 413, 429 …) within `windowMinutes`. Sent to the room's
+ * administrators only, on every node, at most once per webhook per hour. `lastStatus` / `lastCode`
+ * are the latest failure's; `at` is when the notice was made (epoch ms). The webhook's delivery log
+ * (GET /rooms/{roomId}/webhooks/{webhookId}/deliveries) shows the attempts.
+ */
+export interface WebhookFailingFrame {
+  type: 'webhook.failing';
+  roomId: string;
+  webhookId: string;
+  webhookName: string;
+  failures: number;
+  windowMinutes: number;
+  lastStatus: number;
+  lastCode: string;
+  at: number;
+}
+
 /** Answer to a client `ping`. */
 export interface PongFrame {
   type: 'pong';
@@ -164,6 +183,7 @@ export type ServerFrame =
   | RoomReadFrame
   | RoomRemovedFrame
   | ResumedFrame
+  | WebhookFailingFrame
   | PongFrame
   | ErrorFrame;
 

@@ -33,6 +33,8 @@ export interface StartOptions {
   bus?: AppDeps['bus'];
   /** Another test server whose database this one shares (a second node); that server cleans it up. */
   sameDatabaseAs?: TestServer;
+  /** The webhook formats' options (issue 15), e.g. a loopback host SNS certificates may come from. */
+  formats?: AppDeps['formats'];
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
@@ -63,6 +65,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
     ...(options.stream ? { stream: options.stream } : {}),
     ...(options.bus ? { bus: options.bus } : {}),
+    ...(options.formats ? { formats: options.formats } : {}),
   });
   await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
   const { port } = app.server.address() as { port: number };

@@ -1,12 +1,12 @@
 /**
- * The per-webhook token bucket in Redis, so the 1-per-second limit holds across every node
- * (SPEC 9). One Lua script reads, refills and spends atomically with Redis's own clock, so nodes'
+ * The per-webhook token bucket in Redis, so the 1-per-second limit (or the webhook's own rate,
+ * issue 15) holds across every node (SPEC 9). One Lua script reads, refills and spends atomically with Redis's own clock, so nodes'
  * clocks do not matter. While Redis is away, each node falls back to an in-process bucket at
  * rate/N (N = nodes last seen alive): degraded, never unlimited (RELIABILITY D-6).
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, type RateDecision, type RateLimiter } from '../webhooks/rate-limiter.js';
+import { MemoryRateLimiter, type RateDecision, type RateLimiter, type RateLimits, rateDecision } from '../webhooks/rate-limiter.js';
 import { KEY_PREFIX } from './redis-client.js';
 
 const TOKEN_BUCKET = `
@@ -22,16 +22,14 @@ if tokens == nil or at == nil then tokens = burst; at = now end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 if now > at then at = now end
 local ok = 0
-local wait = 0
 if tokens >= 1 then
   tokens = tokens - 1
   ok = 1
-else
-  wait = math.ceil((1 - tokens) / rate)
 end
 redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', key, math.ceil(burst / rate) + 1000)
-return {ok, wait}
+-- The tokens left as text: a Lua number in a reply is truncated to an integer.
+return {ok, tostring(tokens)}
 `;
 
 export interface RedisRateLimiterOptions {
@@ -52,24 +50,29 @@ export class RedisRateLimiter implements RateLimiter {
     options.redis.defineCommand('carillonTokenBucket', { numberOfKeys: 1, lua: TOKEN_BUCKET });
   }
 
-  async take(key: string): Promise<RateDecision> {
-    const { redis, ratePerSecond, burst } = this.options;
+  /**
+   * The same decision as MemoryRateLimiter's (rateDecision), from the tokens the script left:
+   * both limiters answer the same X-RateLimit-* values and Retry-After. `limits` (a webhook's own
+   * settings) are sent with each call, so a changed setting applies to the shared bucket at once.
+   */
+  async take(key: string, limits?: RateLimits): Promise<RateDecision> {
+    const { redis } = this.options;
+    const l = limits ?? this.options;
     try {
-      const [ok, waitMs] = (await (redis as unknown as { carillonTokenBucket(k: string, r: string, b: string): Promise<[number, number]> }).carillonTokenBucket(
+      const [ok, tokens] = (await (redis as unknown as { carillonTokenBucket(k: string, r: string, b: string): Promise<[number, string]> }).carillonTokenBucket(
         `${KEY_PREFIX}rl:${key}`,
-        String(ratePerSecond / 1000),
-        String(burst),
-      )) as [number, number];
-      if (ok === 1) return { ok: true };
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+        String(l.ratePerSecond / 1000),
+        String(l.burst),
+      )) as [number, string];
+      return rateDecision(ok === 1, Number(tokens), l);
     } catch {
       this.degradedDecisions++;
-      return this.local().take(key);
+      return this.local(key, l);
     }
   }
 
-  /** The degraded limiter: rate/N per node, rebuilt when N changes. */
-  private local(): MemoryRateLimiter {
+  /** The degraded limiter: rate/N and burst/N per node (at least 1), its buckets started afresh when N changes. */
+  private local(key: string, limits: RateLimits): Promise<RateDecision> {
     const nodes = Math.max(1, this.options.nodeCount());
     if (!this.fallback || this.fallback.nodes !== nodes) {
       this.fallback = {
@@ -81,6 +84,6 @@ export class RedisRateLimiter implements RateLimiter {
         }),
       };
     }
-    return this.fallback.limiter;
+    return this.fallback.limiter.take(key, { ratePerSecond: limits.ratePerSecond / nodes, burst: Math.max(1, Math.floor(limits.burst / nodes)) });
   }
 }

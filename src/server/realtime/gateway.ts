@@ -289,6 +289,14 @@ export class StreamGateway implements ConnectionHost {
       case 'member.settings':
         for (const conn of this.connectionsOf(event.userId)) conn.roomChanged(event.roomId);
         return;
+      case 'webhook.failing': {
+        // The room's administrators only, on sockets that follow the room (set up, still a member).
+        const frame = encodeFrame(event.frame);
+        for (const userId of event.adminUserIds) {
+          for (const conn of this.connectionsOf(userId)) if (conn.subs.has(event.frame.roomId)) conn.send(frame);
+        }
+        return;
+      }
       case 'session.ended':
         // Rare (a sign-out), so a scan of this node's sockets rather than one more index to keep.
         for (const conn of [...this.connections]) {

@@ -57,6 +57,17 @@ const freshMessage = async (c: Ctx, role: Role, own = true): Promise<string> => 
   return `/api/v1/rooms/${c.roomId}/messages/${r.body.message.id}`;
 };
 
+/** One webhook of the room (issue 15 routes), made once by the room administrator and reused (a room has at most 10). */
+let sharedWebhook: string | undefined;
+const webhookPath = async (c: Ctx): Promise<string> => {
+  if (!sharedWebhook) {
+    const r = await call(c.s.baseUrl, 'POST', `/api/v1/rooms/${c.roomId}/webhooks`, { token: c.users.roomAdmin.token, body: { name: 'Authz settings' } });
+    if (r.status !== 201) throw new Error(`create webhook failed: ${r.status} ${r.text}`);
+    sharedWebhook = r.body.id;
+  }
+  return `/api/v1/rooms/${c.roomId}/webhooks/${sharedWebhook}`;
+};
+
 const CASES: RouteCase[] = [
   { name: 'GET /api/v1/me', request: async () => ({ method: 'GET', path: '/api/v1/me' }), expect: anyUser(200) },
   {
@@ -115,6 +126,19 @@ const CASES: RouteCase[] = [
     },
     expect: roomRule(200),
   },
+  {
+    name: 'PATCH /api/v1/rooms/:roomId/webhooks/:webhookId (settings)',
+    request: async (c) => ({ method: 'PATCH', path: await webhookPath(c), body: { settings: { ratePerSecond: 2, burst: 3, allowBroadcastMentions: false } } }),
+    expect: roomAdminRule(200),
+  },
+  {
+    name: 'POST /api/v1/rooms/:roomId/webhooks/:webhookId/regenerate (keepOldUrlForHours)',
+    request: async (c) => ({ method: 'POST', path: `${await webhookPath(c)}/regenerate`, body: { keepOldUrlForHours: 1 } }),
+    expect: roomAdminRule(200),
+  },
+  { name: 'GET /api/v1/rooms/:roomId/webhooks/:webhookId/deliveries', request: async (c) => ({ method: 'GET', path: `${await webhookPath(c)}/deliveries` }), expect: roomAdminRule(200) },
+  { name: 'POST /api/v1/rooms/:roomId/webhooks/:webhookId/test', request: async (c) => ({ method: 'POST', path: `${await webhookPath(c)}/test` }), expect: roomAdminRule(200) },
+  { name: 'GET /api/v1/rooms/:roomId/audit', request: async (c) => ({ method: 'GET', path: `/api/v1/rooms/${c.roomId}/audit` }), expect: roomAdminRule(200) },
   { name: 'PUT /api/v1/rooms/:roomId/read', request: async (c) => ({ method: 'PUT', path: `/api/v1/rooms/${c.roomId}/read`, body: { seq: 1 } }), expect: roomRule(200) },
   { name: 'PATCH /api/v1/rooms/:roomId/settings', request: async (c) => ({ method: 'PATCH', path: `/api/v1/rooms/${c.roomId}/settings`, body: { notify: 'all' } }), expect: roomRule(200) },
   { name: 'GET /api/v1/push/public-key', request: async () => ({ method: 'GET', path: '/api/v1/push/public-key' }), expect: anyUser(200) },

@@ -53,6 +53,11 @@ export type DomainEvent =
   | { type: 'read.changed'; userId: string; state: import('../../shared/api-types.js').ReadState }
   /** A member changed their own notification settings in a room: every socket of theirs gets `room.changed`. */
   | { type: 'member.settings'; roomId: string; userId: string }
+  /**
+   * A webhook is failing (issue 15, webhooks/delivery-log.ts): the frame goes to the sockets of
+   * these users (the room's administrators when the notice was made), on every node.
+   */
+  | { type: 'webhook.failing'; adminUserIds: string[]; frame: import('../../shared/stream-protocol.js').WebhookFailingFrame }
   /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
   | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 

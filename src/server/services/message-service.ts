@@ -8,7 +8,7 @@ import type { Mentions, MessageSender } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { AppError } from '../errors.js';
 import { renderMessage } from '../render/index.js';
-import { type MessagePage, type MessageRecord, StoreGuardError, type UserRecord } from '../store/types.js';
+import { type AppendOptions, type IdempotentPost, type MessagePage, type MessageRecord, StoreGuardError, type UserRecord } from '../store/types.js';
 import { requireMember, roomNotFound } from './access.js';
 import { checkContentSize, checkContentValue } from './content.js';
 import { PresenceUnavailableError, type ServiceContext } from './context.js';
@@ -20,6 +20,19 @@ export interface WebhookSender {
   roomId: string;
   name: string;
   generation: number;
+  /** Its rate limit (issue 15): the webhook's own settings within the server's maximums, or the defaults. */
+  limits?: { ratePerSecond: number; burst: number };
+  /** false: posts using @All or @Present are refused with 400 BroadcastNotAllowed (issue 15). Default true. */
+  allowBroadcastMentions?: boolean;
+}
+
+/** How a webhook post is stored, beyond its content. */
+export interface WebhookPostOptions {
+  /**
+   * The Idempotency-Key header (issue 15, already checked): a post with a key this webhook stored
+   * in the last 24 hours stores nothing and throws IdempotentRepeatError (store/types.ts) with it.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 export interface ListQuery {
@@ -40,13 +53,8 @@ export class MessageService {
     return message;
   }
 
-  postAsWebhook(webhook: WebhookSender, content: string): Promise<MessageRecord> {
-    return this.post(
-      webhook.roomId,
-      { type: 'webhook', id: webhook.id, name: webhook.name },
-      content,
-      { id: webhook.id, generation: webhook.generation },
-    );
+  postAsWebhook(webhook: WebhookSender, content: string, options: WebhookPostOptions = {}): Promise<MessageRecord> {
+    return this.post(webhook.roomId, { type: 'webhook', id: webhook.id, name: webhook.name }, content, webhook, options);
   }
 
   /**
@@ -54,16 +62,16 @@ export class MessageService {
    * earlier message with the same key in place (shown as edited; only mentions it adds alert),
    * or posts a new one that carries the key. The answer names the message either way.
    */
-  async postKeyedAsWebhook(webhook: WebhookSender, content: string, key: string): Promise<MessageRecord> {
+  async postKeyedAsWebhook(webhook: WebhookSender, content: string, key: string, options: WebhookPostOptions = {}): Promise<MessageRecord> {
     const sender: MessageSender = { type: 'webhook', id: webhook.id, name: webhook.name };
-    const prepared = await this.prepare(webhook.roomId, content);
+    const prepared = await this.prepare(webhook.roomId, content, webhook);
     const at = this.ctx.clock.now();
     const outcome = await this.guarded(() =>
       this.ctx.store.postKeyed(
         { id: randomUUID(), roomId: webhook.roomId, sender, content, ...prepared, createdAt: at },
         key,
         { content, ...prepared, at },
-        { ...this.broadcastGuard(prepared.mentions), webhook: { id: webhook.id, generation: webhook.generation } },
+        { ...this.broadcastGuard(prepared.mentions), webhook: { id: webhook.id, generation: webhook.generation }, ...this.idempotency(options, at) },
       ),
     );
     if (outcome.kind === 'created') this.ctx.events.publish({ type: 'message.created', message: outcome.message });
@@ -75,7 +83,7 @@ export class MessageService {
    * Content rules, rendering and mentions, shared by new posts and edits: what the store keeps
    * beside the content. Throws the content errors (413, 400) and, for @Present, 503 when presence is unknown.
    */
-  async prepare(roomId: string, content: string): Promise<{ html: string; mentions: Mentions; presentAtPost?: string[] }> {
+  async prepare(roomId: string, content: string, webhook?: WebhookSender): Promise<{ html: string; mentions: Mentions; presentAtPost?: string[] }> {
     checkContentSize(content);
     checkContentValue(content);
     // Members matter to rendering only through mentions, which always start with an ASCII "@"
@@ -86,6 +94,14 @@ export class MessageService {
       content,
       members.map((m) => ({ userId: m.user.id, alias: m.user.alias, email: m.user.email, displayName: m.user.displayName })),
     );
+    // A webhook whose settings refuse @All / @Present (issue 15), decided from the rendered mentions
+    // (so never inside code or URLs), before @Present asks who is present.
+    if (webhook?.allowBroadcastMentions === false && (mentions.all || mentions.present)) {
+      throw new AppError(
+        'BroadcastNotAllowed',
+        `This webhook may not use ${mentions.all ? '@All' : '@Present'}: a room administrator turned @All and @Present off in its settings. Mention people by @alias instead, or ask them to allow it.`,
+      );
+    }
     // @Present alerts "every member present when it was posted" (SPEC 4): the snapshot is taken now
     // and stored with the message, so a replay days later alerts exactly whom the live delivery did.
     const presentAtPost = mentions.present ? [...(await this.presentEverywhere(roomId))].sort() : undefined;
@@ -118,14 +134,26 @@ export class MessageService {
     }
   }
 
-  private async post(roomId: string, sender: MessageSender, content: string, webhook?: { id: string; generation: number }): Promise<MessageRecord> {
-    const prepared = await this.prepare(roomId, content);
+  /** The post this webhook stored with this Idempotency-Key in the last 24 hours, if any (issue 15). */
+  idempotentPost(webhook: WebhookSender, key: string): Promise<IdempotentPost | null> {
+    return this.ctx.store.findIdempotentPost(webhook.id, key, this.ctx.clock.now() - LIMITS.idempotencyKeyTtlHours * 3_600_000);
+  }
+
+  /** The store's idempotency option for a post with an Idempotency-Key at `at`: keys older than 24 hours are expired. */
+  private idempotency(options: WebhookPostOptions, at: number): Pick<AppendOptions, 'idempotency'> {
+    if (options.idempotencyKey === undefined) return {};
+    return { idempotency: { key: options.idempotencyKey, expiredAt: at - LIMITS.idempotencyKeyTtlHours * 3_600_000 } };
+  }
+
+  private async post(roomId: string, sender: MessageSender, content: string, webhook?: WebhookSender, options: WebhookPostOptions = {}): Promise<MessageRecord> {
+    const prepared = await this.prepare(roomId, content, webhook);
+    const at = this.ctx.clock.now();
     const message = await this.guarded(() =>
       this.ctx.store.appendMessage(
-        { id: randomUUID(), roomId, sender, content, ...prepared, createdAt: this.ctx.clock.now() },
+        { id: randomUUID(), roomId, sender, content, ...prepared, createdAt: at },
         {
           ...this.broadcastGuard(prepared.mentions),
-          ...(webhook ? { webhook } : {}),
+          ...(webhook ? { webhook: { id: webhook.id, generation: webhook.generation }, ...this.idempotency(options, at) } : {}),
           // A member's post is read by its author: raised in the same transaction, so no extra commit.
           ...(sender.type === 'user' ? { markReadBy: sender.id } : {}),
         },

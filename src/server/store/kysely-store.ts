@@ -6,14 +6,18 @@ import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js
 import type { Mentions, MessageEdit, NotifyLevel, RoomRole } from '../../shared/api-types.js';
 import type { Database, MessagesTable, RoomMembersTable, UsersTable, WebhooksTable } from './schema.js';
 import { KyselyPushStore, type PushStore } from './push-store.js';
+import { KyselyWebhookOpsStore, type WebhookOpsStore } from './webhook-ops-store.js';
 import { searchMessages } from './search.js';
-import { newMessageRecord, toMessage } from './message-rows.js';
+import { MESSAGE_COLUMNS, newMessageRecord, toMessage } from './message-rows.js';
 import { NoChange, applyContentChange, bumpSeq, deleteInTx, editInTx, findKeyed, listRoomEvents, reactionInTx } from './message-changes.js';
 import {
   type AlertCandidate,
   type AppendOptions,
   type ChangeOutcome,
   type ContentChange,
+  type IdempotencyOptions,
+  type IdempotentPost,
+  IdempotentRepeatError,
   type KeyedPostOutcome,
   type MemberState,
   type MemberRecord,
@@ -33,6 +37,7 @@ import {
   type UnreadTally,
   type UserRecord,
   type WebhookRecord,
+  type WebhookSettingsRecord,
 } from './types.js';
 
 const toUser = (r: Selectable<UsersTable>): UserRecord => ({
@@ -63,6 +68,12 @@ const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
   createdBy: r.created_by,
   createdAt: Number(r.created_at),
   deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+  settings: {
+    ratePerSecond: r.rate_per_second === null ? null : Number(r.rate_per_second),
+    burst: r.burst === null ? null : Number(r.burst),
+    allowBroadcastMentions: Number(r.allow_broadcast_mentions) !== 0,
+  },
+  previousValidUntil: r.previous_valid_until === null ? null : Number(r.previous_valid_until),
 });
 
 const toNotify = (v: string): NotifyLevel => (v === 'all' || v === 'none' ? v : 'mentions');
@@ -115,11 +126,17 @@ export interface KyselyStoreOptions {
    * so that the fsync of each group commit does not block the event loop). Same guards, same rows.
    */
   appender?: MessageAppender;
+  /**
+   * Where webhook delivery logs are written (issue 15; default `db`). SQLite: a connection of its
+   * own without an fsync per commit — diagnostics, not data (webhook-ops-store.ts).
+   */
+  logDb?: Kysely<Database>;
 }
 
 export class KyselyStore implements Store {
   readonly dialect: 'sqlite' | 'postgres';
   readonly push: PushStore;
+  readonly webhookOps: WebhookOpsStore;
   private readonly db: Kysely<Database>;
   private readonly translate: (e: unknown) => unknown;
   private readonly onClose: () => Promise<void>;
@@ -132,6 +149,7 @@ export class KyselyStore implements Store {
     this.onClose = options.onClose;
     this.appender = options.appender;
     this.push = new KyselyPushStore(options.db, options.dialect, options.translateError);
+    this.webhookOps = new KyselyWebhookOpsStore(options.db, options.logDb ?? options.db, options.translateError);
   }
 
   /** Every public method runs through here so driver errors become store errors. */
@@ -488,6 +506,9 @@ export class KyselyStore implements Store {
    * Under no load a batch is a single message, so nothing waits; under load one fsync serves many.
    */
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<MessageRecord> {
+    // With an Idempotency-Key (issue 15): a transaction of its own, so that waiting for a concurrent
+    // post with the same key holds up no one else's batch (and never holds a room's lock meanwhile).
+    if (options.idempotency) return this.tx((trx) => this.appendInTx(trx, draft, options));
     return new Promise((resolve, reject) => {
       this.appendQueue.push({ draft, options, resolve, reject });
       if (this.flushing) return;
@@ -558,7 +579,9 @@ export class KyselyStore implements Store {
    * (dialects/sqlite-append-worker.ts does the same in SQL for SQLite; keep them in step.)
    */
   private async appendInTx(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions, webhookKey?: string): Promise<MessageRecord> {
-    await this.checkAppendGuards(trx, draft.roomId, options);
+    await this.checkAppendGuards(trx, draft.roomId, options, draft.createdAt);
+    // The key before the room's counter: waiting for a concurrent post's key never holds the room's lock.
+    if (options.idempotency) await this.claimIdempotencyKey(trx, draft, options);
     // Bumping the room's counter takes the room's row lock: seqs are gap-free and in commit order.
     const seq = await bumpSeq(trx, draft.roomId);
     if (seq === null) throw new StoreGuardError('not_found');
@@ -591,15 +614,19 @@ export class KyselyStore implements Store {
     return newMessageRecord(draft, seq);
   }
 
-  /** The guards of an append, checked before its first write. */
-  private async checkAppendGuards(trx: Transaction<Database>, roomId: string, options: AppendOptions): Promise<void> {
+  /**
+   * The guards of an append, checked before its first write. The webhook is live at the post's
+   * generation, or (issue 15) that generation is the previous one and its overlap lasts past `now`.
+   */
+  private async checkAppendGuards(trx: Transaction<Database>, roomId: string, options: AppendOptions, now: number): Promise<void> {
     if (options.webhook) {
+      const { id, generation } = options.webhook;
       const w = await trx
         .selectFrom('webhooks')
         .select('id')
-        .where('id', '=', options.webhook.id)
-        .where('generation', '=', options.webhook.generation)
+        .where('id', '=', id)
         .where('deleted_at', 'is', null)
+        .where((eb) => eb.or([eb('generation', '=', generation), eb.and([eb('generation', '=', generation + 1), eb('previous_valid_until', '>', now)])]))
         .executeTakeFirst();
       if (!w) throw new StoreGuardError('webhook_gone');
     }
@@ -609,9 +636,68 @@ export class KyselyStore implements Store {
     }
   }
 
+  /**
+   * Records the post's Idempotency-Key (issue 15), or throws IdempotentRepeatError with the post
+   * that holds it. The unique (webhook_id, key) makes a concurrent insert of the same key wait for
+   * the other transaction (PostgreSQL) or run after it (SQLite has one writer): if that one commits,
+   * this one answers its post; if it rolls back, this one takes the key. An expired row is taken over.
+   */
+  private async claimIdempotencyKey(trx: Transaction<Database>, draft: MessageDraft, options: AppendOptions): Promise<void> {
+    const { idempotency, webhook } = options;
+    if (!idempotency || !webhook) throw new Error('an idempotent append needs the webhook');
+    const claimed = await trx
+      .insertInto('webhook_idempotency_keys')
+      .values({ webhook_id: webhook.id, key: idempotency.key, message_id: draft.id, room_id: draft.roomId, created_at: draft.createdAt })
+      .onConflict((oc) =>
+        oc
+          .columns(['webhook_id', 'key'])
+          .doUpdateSet((eb) => ({ message_id: eb.ref('excluded.message_id'), room_id: eb.ref('excluded.room_id'), created_at: eb.ref('excluded.created_at') }))
+          .where('webhook_idempotency_keys.created_at', '<=', idempotency.expiredAt),
+      )
+      .returning('message_id')
+      .executeTakeFirst();
+    if (claimed) return;
+    const earlier = await this.idempotentPostIn(trx, webhook.id, idempotency);
+    if (!earlier) throw new Error('idempotency key neither claimed nor found');
+    throw new IdempotentRepeatError(earlier);
+  }
+
+  private async idempotentPostIn(db: Kysely<Database>, webhookId: string, { key, expiredAt }: IdempotencyOptions): Promise<IdempotentPost | null> {
+    const r = await db
+      .selectFrom('webhook_idempotency_keys')
+      .select(['message_id', 'room_id'])
+      .where('webhook_id', '=', webhookId)
+      .where('key', '=', key)
+      .where('created_at', '>', expiredAt)
+      .executeTakeFirst();
+    return r ? { messageId: r.message_id, roomId: r.room_id } : null;
+  }
+
+  findIdempotentPost(webhookId: string, key: string, expiredAt: number): Promise<IdempotentPost | null> {
+    return this.run(() => this.idempotentPostIn(this.db, webhookId, { key, expiredAt }));
+  }
+
+  purgeIdempotencyKeys(expiredAt: number, limit: number): Promise<number> {
+    return this.run(async () => {
+      // Bounded, portably: up to the created_at of the limit-th oldest expired row (created_at
+      // index), so a purge deletes about `limit` rows (a few more only when they share a millisecond).
+      const nth = await this.db
+        .selectFrom('webhook_idempotency_keys')
+        .select('created_at')
+        .where('created_at', '<=', expiredAt)
+        .orderBy('created_at')
+        .limit(1)
+        .offset(Math.max(0, limit - 1))
+        .executeTakeFirst();
+      const through = nth ? Math.min(expiredAt, Number(nth.created_at)) : expiredAt;
+      const r = await this.db.deleteFrom('webhook_idempotency_keys').where('created_at', '<=', through).executeTakeFirst();
+      return Number(r.numDeletedRows);
+    });
+  }
+
   listMessages(roomId: string, page: MessagePage): Promise<MessageRecord[]> {
     return this.run(async () => {
-      let q = this.db.selectFrom('messages').selectAll().where('room_id', '=', roomId);
+      let q = this.db.selectFrom('messages').select(MESSAGE_COLUMNS).where('room_id', '=', roomId);
       if (page.after !== undefined) {
         const rows = await q.where('seq', '>', page.after).orderBy('seq', 'asc').limit(page.limit).execute();
         return rows.map(toMessage);
@@ -670,11 +756,22 @@ export class KyselyStore implements Store {
   ): Promise<KeyedPostOutcome> {
     try {
       return await this.tx(async (trx): Promise<KeyedPostOutcome> => {
-        await this.checkAppendGuards(trx, draft.roomId, options);
+        await this.checkAppendGuards(trx, draft.roomId, options, draft.createdAt);
+        // An Idempotency-Key (issue 15) before the room's lock, as in appendInTx.
+        if (options.idempotency) await this.claimIdempotencyKey(trx, draft, options);
         // The room's lock first, so two posts with the same key never both find none and insert.
         if (!(await this.lockRoom(trx, draft.roomId))) throw new StoreGuardError('not_found');
         const row = await findKeyed(trx, options.webhook.id, key);
         if (!row) return { kind: 'created', message: await this.appendInTx(trx, draft, {}, key) };
+        if (options.idempotency) {
+          // The key names the message this post updates, not the draft's unused id.
+          await trx
+            .updateTable('webhook_idempotency_keys')
+            .set({ message_id: row.id })
+            .where('webhook_id', '=', options.webhook.id)
+            .where('key', '=', options.idempotency.key)
+            .execute();
+        }
         const seq = await bumpSeq(trx, draft.roomId);
         if (seq === null) throw new StoreGuardError('not_found');
         return { kind: 'updated', ...(await applyContentChange(trx, seq, row, change, draft.sender.name)) };
@@ -692,7 +789,7 @@ export class KyselyStore implements Store {
 
   getMessage(id: string): Promise<MessageRecord | null> {
     return this.run(async () => {
-      const r = await this.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+      const r = await this.db.selectFrom('messages').select(MESSAGE_COLUMNS).where('id', '=', id).executeTakeFirst();
       return r ? toMessage(r) : null;
     });
   }
@@ -720,9 +817,17 @@ export class KyselyStore implements Store {
           created_by: w.createdBy,
           created_at: w.createdAt,
           deleted_at: null,
+          rate_per_second: w.settings?.ratePerSecond ?? null,
+          burst: w.settings?.burst ?? null,
+          allow_broadcast_mentions: w.settings?.allowBroadcastMentions === false ? 0 : 1,
+          previous_valid_until: null,
         })
         .execute();
-      return w;
+      return {
+        ...w,
+        settings: { ratePerSecond: w.settings?.ratePerSecond ?? null, burst: w.settings?.burst ?? null, allowBroadcastMentions: w.settings?.allowBroadcastMentions !== false },
+        previousValidUntil: null,
+      };
     });
   }
 
@@ -760,11 +865,33 @@ export class KyselyStore implements Store {
     });
   }
 
-  regenerateWebhook(id: string): Promise<WebhookRecord | null> {
+  regenerateWebhook(id: string, previousValidUntil: number | null = null): Promise<WebhookRecord | null> {
     return this.run(async () => {
+      // Only the one generation before may keep working: a second regenerate replaces the overlap.
       const r = await this.db
         .updateTable('webhooks')
-        .set({ generation: sql`generation + 1` })
+        .set({ generation: sql`generation + 1`, previous_valid_until: previousValidUntil })
+        .where('id', '=', id)
+        .where('deleted_at', 'is', null)
+        .returningAll()
+        .executeTakeFirst();
+      return r ? toWebhook(r) : null;
+    });
+  }
+
+  updateWebhookSettings(id: string, settings: Partial<WebhookSettingsRecord>): Promise<WebhookRecord | null> {
+    return this.run(async () => {
+      const patch: { rate_per_second?: number | null; burst?: number | null; allow_broadcast_mentions?: number } = {};
+      if (settings.ratePerSecond !== undefined) patch.rate_per_second = settings.ratePerSecond;
+      if (settings.burst !== undefined) patch.burst = settings.burst;
+      if (settings.allowBroadcastMentions !== undefined) patch.allow_broadcast_mentions = settings.allowBroadcastMentions ? 1 : 0;
+      if (Object.keys(patch).length === 0) {
+        const w = await this.getWebhook(id);
+        return w && w.deletedAt === null ? w : null;
+      }
+      const r = await this.db
+        .updateTable('webhooks')
+        .set(patch)
         .where('id', '=', id)
         .where('deleted_at', 'is', null)
         .returningAll()

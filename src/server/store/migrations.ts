@@ -230,6 +230,95 @@ const migrations: Record<string, Migration> = {
     up: (db: Kysely<any>) => createMessageSearch(db),
     down: (db: Kysely<any>) => dropMessageSearch(db),
   },
+  // Webhook operations (issue 15, OPS-1): per-webhook settings (null: the server's defaults), the
+  // overlap of the previous URL after a regenerate, and Idempotency-Key: the post each key stored,
+  // unique per (webhook, key) so that two nodes racing with one key store one message; rows older
+  // than 24 hours count as absent and are purged in bounded batches (created_at index).
+  '0007_webhook_settings': {
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('webhooks').addColumn('rate_per_second', 'double precision').execute();
+      await db.schema.alterTable('webhooks').addColumn('burst', 'integer').execute();
+      await db.schema.alterTable('webhooks').addColumn('allow_broadcast_mentions', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await db.schema.alterTable('webhooks').addColumn('previous_valid_until', 'bigint').execute();
+      await db.schema
+        .createTable('webhook_idempotency_keys')
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull())
+        .addColumn('room_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_idempotency_keys_pk', ['webhook_id', 'key'])
+        .execute();
+      await db.schema.createIndex('webhook_idempotency_keys_created_idx').on('webhook_idempotency_keys').column('created_at').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('webhook_idempotency_keys').execute();
+      for (const c of ['previous_valid_until', 'allow_broadcast_mentions', 'burst', 'rate_per_second']) {
+        await db.schema.alterTable('webhooks').dropColumn(c).execute();
+      }
+    },
+  },
+  // Webhook operations (issue 15, OPS-2): the delivery log (the newest 100 attempts per webhook,
+  // ordered by a time-ordered id; never tokens or bodies), 4xx answers counted per webhook and
+  // minute for failure notices, the last notice of each webhook (one row: the hourly claim is a
+  // conditional upsert on it), and the audit trail of webhook changes per room.
+  '0008_webhook_log_audit': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('code', 'text')
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('latency_us', 'bigint', (c) => c.notNull())
+        .addColumn('message_id', 'text')
+        .addColumn('format', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_webhook_idx').on('webhook_deliveries').columns(['webhook_id', 'id']).execute();
+      await db.schema
+        .createTable('webhook_failures')
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+        .addColumn('minute', 'bigint', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('first_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_status', 'integer', (c) => c.notNull())
+        .addColumn('last_code', 'text')
+        .addPrimaryKeyConstraint('webhook_failures_pk', ['webhook_id', 'minute'])
+        .execute();
+      await db.schema.createIndex('webhook_failures_minute_idx').on('webhook_failures').column('minute').execute();
+      await db.schema
+        .createTable('webhook_notices')
+        .addColumn('webhook_id', 'text', (c) => c.primaryKey().references('webhooks.id').onDelete('cascade'))
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id').onDelete('cascade'))
+        .addColumn('notified_at', 'bigint', (c) => c.notNull())
+        .addColumn('since', 'bigint', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('last_status', 'integer', (c) => c.notNull())
+        .addColumn('last_code', 'text')
+        .execute();
+      await db.schema.createIndex('webhook_notices_room_idx').on('webhook_notices').columns(['room_id', 'notified_at']).execute();
+      await db.schema
+        .createTable('webhook_audit')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('room_id', 'text', (c) => c.notNull().references('rooms.id').onDelete('cascade'))
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor_type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text')
+        .addColumn('actor_name', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('webhook_id', 'text', (c) => c.notNull())
+        .addColumn('webhook_name', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhook_audit_room_idx').on('webhook_audit').columns(['room_id', 'id']).execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['webhook_audit', 'webhook_notices', 'webhook_failures', 'webhook_deliveries']) await db.schema.dropTable(t).execute();
+    },
+  },
 };
 
 class StaticProvider implements MigrationProvider {

@@ -29,14 +29,20 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     }
     return new KyselyStore({ db, dialect: 'postgres', translateError: translatePostgresError, onClose: () => db.destroy() });
   }
-  const { openSqlite, translateSqliteError, SQLITE_BUSY_TIMEOUT_MS } = await import('./dialects/sqlite.js');
+  const { openSqlite, openSqliteLog, translateSqliteError, SQLITE_BUSY_TIMEOUT_MS } = await import('./dialects/sqlite.js');
   const { SqliteWorkerAppender } = await import('./dialects/sqlite-appender.js');
   const { db, file } = openSqlite(options.dataDir);
   await migrateToLatest(db);
   // Messages are committed by a worker thread, after the migrations made the tables it writes.
   const newAppender = () => new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
   const appender = options.startWriterAfter ? startedLater(newAppender, options.startWriterAfter) : newAppender();
-  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose: () => db.destroy(), appender });
+  // Webhook delivery logs: their own connection, without an fsync per commit (issue 15).
+  const logDb = openSqliteLog(file);
+  const onClose = async () => {
+    await logDb.destroy();
+    await db.destroy();
+  };
+  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose, appender, logDb });
 }
 
 /** The appender `create` makes when `after` settles, or at the first append if that comes first. */

@@ -110,6 +110,23 @@ export interface WebhooksTable {
   created_at: number;
   /** Deleted webhooks stay as tombstones so their once-valid URLs answer 404, not 403. */
   deleted_at: number | null;
+  /** Its own posts per second (migration 0007); null: the server's WEBHOOK_RATE_PER_SECOND. */
+  rate_per_second: number | null;
+  /** Its own bucket capacity (migration 0007); null: the server's WEBHOOK_BURST. */
+  burst: number | null;
+  /** 0: posts using @All or @Present are refused (migration 0007). */
+  allow_broadcast_mentions: Generated<number>;
+  /** Until when (epoch ms) the token of generation - 1 still works after a regenerate with overlap (migration 0007). */
+  previous_valid_until: number | null;
+}
+
+/** Idempotency-Key of webhook posts (migration 0007): the post a key stored, for 24 hours. */
+export interface WebhookIdempotencyKeysTable {
+  webhook_id: string;
+  key: string;
+  message_id: string;
+  room_id: string;
+  created_at: number;
 }
 
 export interface InstanceFlagsTable {
@@ -165,10 +182,75 @@ export interface Database {
   message_edits: MessageEditsTable;
   message_reactions: MessageReactionsTable;
   webhooks: WebhooksTable;
+  webhook_idempotency_keys: WebhookIdempotencyKeysTable;
   instance_flags: InstanceFlagsTable;
   push_subscriptions: PushSubscriptionsTable;
   push_cursors: PushCursorsTable;
   push_deliveries: PushDeliveriesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_failures: WebhookFailuresTable;
+  webhook_notices: WebhookNoticesTable;
+  webhook_audit: WebhookAuditTable;
+}
+
+/** One attempt on an authenticated webhook URL (migration 0008); the newest 100 per webhook are kept. Never a token or a body. */
+export interface WebhookDeliveriesTable {
+  /** A UUID v7 (time-ordered): newest first is `order by id desc`. */
+  id: string;
+  webhook_id: string;
+  /** When it was answered. */
+  at: number;
+  status: number;
+  code: string | null;
+  /** Request body size in bytes. */
+  bytes: number;
+  /** Time to answer, in microseconds. */
+  latency_us: number;
+  message_id: string | null;
+  /** 'chime' | 'slack' | 'sns' | 'alertmanager' | 'grafana' | 'github' | 'test'. */
+  format: string;
+}
+
+/** 4xx answers of a webhook per minute (migration 0008), summed over 10 minutes for failure notices; older rows are pruned. */
+export interface WebhookFailuresTable {
+  webhook_id: string;
+  /** floor(epoch ms / 60 000) */
+  minute: number;
+  failures: number;
+  first_at: number;
+  last_at: number;
+  last_status: number;
+  last_code: string | null;
+}
+
+/** The last failure notice of a webhook (migration 0008): at most one per hour, claimed by a conditional upsert. */
+export interface WebhookNoticesTable {
+  webhook_id: string;
+  room_id: string;
+  notified_at: number;
+  /** The first failure counted in the notice's window. */
+  since: number;
+  failures: number;
+  last_status: number;
+  last_code: string | null;
+}
+
+/** Who changed which webhook of a room, and when (migration 0008). */
+export interface WebhookAuditTable {
+  /** A UUID v7 (time-ordered). */
+  id: string;
+  room_id: string;
+  at: number;
+  /** 'user' | 'server' (the command line). */
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string;
+  action: string;
+  webhook_id: string;
+  /** The webhook's name after the action (its last name, for a deletion). */
+  webhook_name: string;
+  /** JSON object. */
+  details: string;
 }
 
 export type { Generated };

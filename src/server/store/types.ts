@@ -4,6 +4,7 @@
  */
 import type { Mentions, MessageChange, MessageEdit, MessageSender, NotifyLevel, Reaction, RoomRole } from '../../shared/api-types.js';
 import type { PushStore } from './push-store.js';
+import type { WebhookOpsStore } from './webhook-ops-store.js';
 
 export interface UserRecord {
   id: string;
@@ -122,6 +123,43 @@ export interface WebhookRecord {
   createdBy: string;
   createdAt: number;
   deletedAt: number | null;
+  /** Its own settings (issue 15); absent when created = the defaults. The store always reads them back. */
+  settings?: WebhookSettingsRecord;
+  /** Until when (epoch ms) the URL of generation - 1 still works (a regenerate with overlap); null: it does not. */
+  previousValidUntil?: number | null;
+}
+
+/** A webhook's own settings as stored (issue 15): null rate or burst means the server's default. */
+export interface WebhookSettingsRecord {
+  ratePerSecond: number | null;
+  burst: number | null;
+  allowBroadcastMentions: boolean;
+}
+
+/**
+ * Idempotency-Key of a webhook post (issue 15): stored with the message in its transaction,
+ * unique per (webhook, key). A row created at or before `expiredAt` counts as absent.
+ */
+export interface IdempotencyOptions {
+  key: string;
+  expiredAt: number;
+}
+
+/** The post already stored under an Idempotency-Key (issue 15). */
+export interface IdempotentPost {
+  messageId: string;
+  roomId: string;
+}
+
+/**
+ * A post's Idempotency-Key was taken, by an earlier post or by one that committed while this one
+ * waited for it: nothing was stored, and the answer is that post's.
+ */
+export class IdempotentRepeatError extends Error {
+  constructor(readonly post: IdempotentPost) {
+    super('idempotency key already used');
+    this.name = 'IdempotentRepeatError';
+  }
 }
 
 export interface SessionRecord {
@@ -145,8 +183,18 @@ export interface AppendOptions {
    * members than this, counted inside the storing transaction (Chime's @All/@Present rule).
    */
   maxMembers?: number;
-  /** When set, the append is refused (StoreGuardError 'webhook_gone') unless this webhook is live at this generation. */
+  /**
+   * When set, the append is refused (StoreGuardError 'webhook_gone') unless this webhook is live at
+   * this generation, or at the next one while the previous URL's overlap lasts (previous_valid_until
+   * after the draft's createdAt; issue 15).
+   */
   webhook?: { id: string; generation: number };
+  /**
+   * Idempotency-Key (issue 15): the append runs in its own transaction (never a group commit) that
+   * records the key; a key taken already (also by a concurrent post, which it waits for) stores
+   * nothing and throws IdempotentRepeatError with that post. Needs `webhook`.
+   */
+  idempotency?: IdempotencyOptions;
   /**
    * A member's post: this user's last-read seq is raised to the new message's seq in the same
    * transaction (posting marks the room read for its author). Never set for webhook posts.
@@ -253,6 +301,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Web Push subscriptions, cursors and outbox (push-store.ts). */
   readonly push: PushStore;
+  /** Webhook delivery logs, failure notices and the audit trail (issue 15; webhook-ops-store.ts). */
+  readonly webhookOps: WebhookOpsStore;
 
   // users and sessions
   countUsers(): Promise<number>;
@@ -347,8 +397,17 @@ export interface Store {
   getWebhook(id: string): Promise<WebhookRecord | null>;
   listWebhooks(roomId: string): Promise<WebhookRecord[]>;
   renameWebhook(id: string, name: string): Promise<WebhookRecord | null>;
-  /** Bumps the generation of a live webhook (its old URL stops working). */
-  regenerateWebhook(id: string): Promise<WebhookRecord | null>;
+  /**
+   * Bumps the generation of a live webhook. Its old URL stops working, or (issue 15) keeps working
+   * until `previousValidUntil` (epoch ms); only the one generation before counts.
+   */
+  regenerateWebhook(id: string, previousValidUntil?: number | null): Promise<WebhookRecord | null>;
+  /** Changes a live webhook's settings (issue 15); fields left out stay. null if it is not live. */
+  updateWebhookSettings(id: string, settings: Partial<WebhookSettingsRecord>): Promise<WebhookRecord | null>;
+  /** The post stored under this Idempotency-Key on this webhook after `expiredAt`, if any (issue 15). */
+  findIdempotentPost(webhookId: string, key: string, expiredAt: number): Promise<IdempotentPost | null>;
+  /** Deletes at most `limit` Idempotency-Key rows created at or before `expiredAt`; returns how many. */
+  purgeIdempotencyKeys(expiredAt: number, limit: number): Promise<number>;
   deleteWebhook(id: string, now: number): Promise<boolean>;
 
   /** True when the database answers. */

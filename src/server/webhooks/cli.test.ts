@@ -23,7 +23,7 @@ class ScriptedLimiter implements RateLimiter {
   async take(key: string): Promise<RateDecision> {
     const next = this.script.get(key)?.shift();
     if (next === 'fail') throw new Error('rate limiter unreachable');
-    return next === 'throttle' ? { ok: false, retryAfterSeconds: 1 } : { ok: true };
+    return next === 'throttle' ? { ok: false, retryAfterSeconds: 1, limit: 1, remaining: 0, resetSeconds: 1 } : { ok: true, limit: 1, remaining: 0, resetSeconds: 1 };
   }
 }
 

@@ -12,11 +12,15 @@
  * The checks run in the SPEC 2.3 order, each before any work the next one needs:
  *   onRequest    URL → 403 InvalidWebhook / 404 WebhookNotFound (before the body is read), or 429 once
  *                an address or webhook id is past its budget of such failures (failed-auth.ts)
- *                rate → 429 Throttled + Retry-After (only authenticated requests spend tokens)
+ *                rate → 429 Throttled + Retry-After (only authenticated requests spend tokens; the
+ *                webhook's own rate and burst, issue 15); from here on every answer carries
+ *                X-RateLimit-Limit / -Remaining / -Reset (onSend)
  *   preParsing   size → 413 by Content-Length at once, without reading the body
  *   body parser  size → 413 when a chunked body passes 64 KiB while streaming (then the connection closes)
  *   handler      payload → 400 InvalidPayload; Content over 4096 code points → 413;
- *                content rules → 400; @All/@Present in a room of more than 50 → 400 TooManyMembers;
+ *                a bad Idempotency-Key → 400; a repeated one → the first post's 200 (idempotency.ts);
+ *                content rules → 400; @All/@Present refused by the webhook's settings → 400
+ *                BroadcastNotAllowed, or in a room of more than 50 → 400 TooManyMembers;
  *                store → 200 {MessageId, RoomId} only after the commit, or 503 + Retry-After.
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
@@ -30,9 +34,13 @@ import type { Clock } from '../services/context.js';
 import type { MessageService, WebhookSender } from '../services/message-service.js';
 import { FailedAuthGuard } from './failed-auth.js';
 import { checkUpdateKey, parseWebhookBody } from './payload.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import { idempotencyKeyOf } from './idempotency.js';
+import { IdempotentRepeatError } from '../store/types.js';
 import { isWebhookId } from './tokens.js';
 import { type WebhookService, invalidWebhook } from './webhook-service.js';
+import { type WebhookFormatsOptions, webhookFormats } from './formats/routes.js';
+import { type DeliveryLog, attributeDelivery, setDeliveryMessage } from './delivery-log.js';
 
 export interface WebhookEndpointOptions {
   webhooks: WebhookService;
@@ -42,6 +50,10 @@ export interface WebhookEndpointOptions {
   /** WEBHOOK_RATE_PER_SECOND, for the 429 Message. */
   ratePerSecond: number;
   clock: Clock;
+  /** The other senders' formats on the same URL (issue 15, formats/routes.ts): SNS certificate fetching, for tests. */
+  formats?: WebhookFormatsOptions;
+  /** Each webhook's delivery log and failure notices (issue 15, delivery-log.ts), written after the answer. */
+  deliveryLog?: DeliveryLog;
 }
 
 const BODY_LIMIT = LIMITS.webhookBodyMaxBytes;
@@ -60,6 +72,22 @@ const methodNotAllowed = (method: string) =>
 const outcomes = new WeakMap<FastifyRequest, ErrorCode>();
 /** The webhook each authenticated request posts as. */
 const senders = new WeakMap<FastifyRequest, WebhookSender>();
+/**
+ * The X-RateLimit-* headers of each authenticated request (issue 15), sent with whatever it is
+ * answered (200 or any error after the URL check, on every format's route): set by the rate check.
+ */
+const rateHeaders = new WeakMap<FastifyRequest, Record<string, string>>();
+/** Requests answered with an earlier post's ids because of their Idempotency-Key (issue 15). */
+const replayed = new WeakSet<FastifyRequest>();
+
+/** X-RateLimit-Limit (the bucket's capacity), -Remaining (whole tokens left after this request), -Reset (whole seconds until it is full). */
+const rateLimitHeaders = (d: RateDecision): Record<string, string> => ({
+  'x-ratelimit-limit': String(d.limit),
+  'x-ratelimit-remaining': String(d.remaining),
+  'x-ratelimit-reset': String(d.resetSeconds),
+});
+
+const rateText = (perSecond: number) => (perSecond === 1 ? '1 request per second' : `${perSecond} requests per second`);
 
 /** Maps anything thrown on a webhook URL to an AppError with a code from the SPEC 2.3 table. */
 function toWebhookError(err: unknown): AppError | null {
@@ -74,7 +102,12 @@ function toWebhookError(err: unknown): AppError | null {
   return app;
 }
 
-function handleWebhookError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * The answer to anything thrown on a webhook URL, as an AppError with a code from the SPEC 2.3 table
+ * (a bug is logged with the request id), recorded for the metrics. The formats (formats/routes.ts)
+ * use it too, and answer it in their sender's own way where that is not {Code, Message}.
+ */
+export function webhookErrorOf(err: unknown, req: FastifyRequest): AppError {
   let app = toWebhookError(err);
   if (!app) {
     // A bug, never client input: logged with the request id (the URL in the log is redacted).
@@ -84,6 +117,11 @@ function handleWebhookError(err: unknown, req: FastifyRequest, reply: FastifyRep
     req.log.warn({ err, code: app.code }, 'webhook post refused: service unavailable');
   }
   outcomes.set(req, app.code);
+  return app;
+}
+
+function handleWebhookError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const app = webhookErrorOf(err, req);
   const headers: Record<string, string> = { ...app.headers };
   // A body that was never read to its end must not be parsed as the next request on this connection.
   if (!req.raw.complete) headers.connection = 'close';
@@ -116,7 +154,6 @@ const ErrorRef = { $ref: 'Error#' };
 
 export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginAsync => async (app: FastifyInstance) => {
   const { webhooks, messages, rateLimiter, metrics, ratePerSecond, clock } = options;
-  const rate = ratePerSecond === 1 ? '1 request per second' : `${ratePerSecond} requests per second`;
 
   // The body is JSON whatever the Content-Type says (SPEC 2.2): real clients send application/json,
   // text/plain, application/x-www-form-urlencoded or nothing. One parser for every type (and none)
@@ -127,8 +164,18 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
   app.setErrorHandler((err, req, reply) => handleWebhookError(err, req, reply));
 
   // Hooks that do not wait for anything take Fastify's callback form: no promise per request.
+  // Rate-limit headers on every answer to an authenticated request, and the replay marker (issue 15).
+  app.addHook('onSend', (req, reply, payload, done) => {
+    const headers = rateHeaders.get(req);
+    if (headers) reply.headers(headers);
+    if (replayed.has(req)) reply.header('idempotent-replayed', 'true');
+    done(null, payload);
+  });
+
   app.addHook('onResponse', (req, reply, done) => {
     metrics.webhookPosts.inc({ code: outcomes.get(req) ?? (reply.statusCode === 200 ? 'OK' : String(reply.statusCode)) });
+    // The webhook's delivery log (every format: this hook covers the routes registered below too).
+    options.deliveryLog?.record(req, reply, outcomes.get(req));
     done();
   });
 
@@ -145,22 +192,27 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
     } catch (e) {
       if (isAppError(e) && (e.code === 'InvalidWebhook' || e.code === 'WebhookNotFound')) {
         const id = idOf(req);
+        // An old token proves which webhook it was for: its 404s go to that webhook's log (a deleted one's are dropped there).
+        if (e.code === 'WebhookNotFound') attributeDelivery(req, id);
         throw await failedAuth.refuse(req.socket.remoteAddress ?? 'unknown', isWebhookId(id) ? id : null, e);
       }
       throw e;
     }
+    attributeDelivery(req, sender.id);
     let decision;
     try {
-      decision = await rateLimiter.take(sender.id);
+      // The webhook's own rate and burst (issue 15), or the server's.
+      decision = await rateLimiter.take(sender.id, sender.limits);
     } catch (e) {
       req.log.warn({ err: e }, 'rate limiter unavailable');
       throw new AppError('ServiceUnavailable', 'The rate limiter is unavailable right now; retry after the time in Retry-After.', { 'retry-after': '1' });
     }
+    rateHeaders.set(req, rateLimitHeaders(decision));
     if (!decision.ok) {
-      // Chime allowed one request per second per webhook; so does Carillon (configurable).
+      // Chime allowed one request per second per webhook; so does Carillon (configurable, per webhook too).
       throw new AppError(
         'Throttled',
-        `More than ${rate} for this webhook; retry after ${decision.retryAfterSeconds} second${decision.retryAfterSeconds === 1 ? '' : 's'}.`,
+        `More than ${rateText(sender.limits?.ratePerSecond ?? ratePerSecond)} for this webhook; retry after ${decision.retryAfterSeconds} second${decision.retryAfterSeconds === 1 ? '' : 's'}.`,
         { 'retry-after': String(decision.retryAfterSeconds) },
       );
     }
@@ -190,9 +242,42 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
     const { content, key, rawKey } = parseWebhookBody(req.body as Buffer | undefined);
     checkContentSize(content, key);
     const messageKey = keyOf(req, rawKey === undefined ? undefined : checkUpdateKey(rawKey, "'Key'"));
-    const message = messageKey === undefined ? await messages.postAsWebhook(sender, content) : await messages.postKeyedAsWebhook(sender, content, messageKey);
+    const message = await deliver(req, sender, content, messageKey);
     // Exactly 200 (never 201/204): AWS's GitHub Action and Node library fail on anything else.
     return reply.code(200).type('application/json').send({ MessageId: message.id, RoomId: message.roomId });
+  };
+
+  /** 7. store, for the Chime URL and every format: a new message, or with a key the update of this webhook's message with that key. */
+  const deliver = async (req: FastifyRequest, sender: WebhookSender, content: string, key: string | undefined, deliveryId?: string): Promise<{ id: string; roomId: string }> => {
+    const message = await storeOnce(req, sender, content, key, deliveryId);
+    setDeliveryMessage(req, message.id);
+    return message;
+  };
+
+  /**
+   * With an Idempotency-Key (issue 15; idempotency.ts): the post this webhook stored with that key
+   * in the last 24 hours, else this one, stored with the key. A post without the header costs nothing more.
+   * A format whose sender has its own delivery id (SNS, GitHub) uses that when no header is sent.
+   */
+  const storeOnce = async (req: FastifyRequest, sender: WebhookSender, content: string, key: string | undefined, deliveryId: string | undefined): Promise<{ id: string; roomId: string }> => {
+    const idempotencyKey = idempotencyKeyOf(req) ?? deliveryId;
+    if (idempotencyKey === undefined) {
+      return key === undefined ? messages.postAsWebhook(sender, content) : messages.postKeyedAsWebhook(sender, content, key);
+    }
+    const replay = (earlier: { messageId: string; roomId: string }) => {
+      replayed.add(req);
+      return { id: earlier.messageId, roomId: earlier.roomId };
+    };
+    const earlier = await messages.idempotentPost(sender, idempotencyKey);
+    if (earlier) return replay(earlier);
+    try {
+      const options = { idempotencyKey };
+      return key === undefined ? await messages.postAsWebhook(sender, content, options) : await messages.postKeyedAsWebhook(sender, content, key, options);
+    } catch (e) {
+      // The same key committed meanwhile (a concurrent repeat, on any node): its answer is this one's.
+      if (e instanceof IdempotentRepeatError) return replay(e.post);
+      throw e;
+    }
   };
 
   /** The message key of a post: the body's "Key" or the X-Carillon-Key header (they must agree when both are sent). */
@@ -223,8 +308,23 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
         'The URL a room administrator copies. The body is read as UTF-8 JSON whatever the Content-Type; chunked bodies work; ' +
         'unknown keys are ignored. Every answer is application/json: 200 {MessageId, RoomId} after the message is stored, ' +
         'or {Code, Message}. Checks run in this order: URL (403, 404; 429 once a client address or webhook id has had too many of those) → ' +
-        'rate (429) → size (413) → payload (400) → mentions (400) → store (503).',
+        'rate (429) → size (413) → payload (400) → mentions (400) → store (503). ' +
+        'Every answer after the URL check carries X-RateLimit-Limit (the webhook\'s burst), X-RateLimit-Remaining (posts left now) and X-RateLimit-Reset (seconds until the bucket is full). ' +
+        'With an Idempotency-Key header (1–255 printable ASCII), a repeat within 24 hours on the same webhook answers the first post\'s 200 (with Idempotent-Replayed: true) and stores nothing; ' +
+        'a repeat sent while the first is being stored waits for it.',
       security: [],
+      headers: {
+        type: 'object',
+        properties: {
+          'idempotency-key': {
+            type: 'string',
+            minLength: 1,
+            maxLength: LIMITS.idempotencyKeyMaxChars,
+            description: 'the same key on every retry of one post (a UUID): a repeat within 24 hours answers the first post and stores nothing',
+          },
+          'x-carillon-key': { type: 'string', description: 'as "Key" in the body: the message to update' },
+        },
+      },
       params: { type: 'object', properties: { webhookId: { type: 'string', format: 'uuid', description: 'lower-case UUID v4' } }, required: ['webhookId'] },
       querystring: {
         type: 'object',
@@ -248,6 +348,12 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
           type: 'object',
           properties: { MessageId: { type: 'string', format: 'uuid' }, RoomId: { type: 'string', format: 'uuid' } },
           required: ['MessageId', 'RoomId'],
+          headers: {
+            'X-RateLimit-Limit': { type: 'integer', description: 'the webhook\'s burst: the most posts at once' },
+            'X-RateLimit-Remaining': { type: 'integer', description: 'posts it may send right now, after this one' },
+            'X-RateLimit-Reset': { type: 'integer', description: 'seconds until its bucket is full again' },
+            'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'the answer of an earlier post with the same Idempotency-Key: nothing was stored' },
+          },
         },
         400: ErrorRef,
         403: ErrorRef,
@@ -283,4 +389,19 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
       },
     });
   }
+
+  // Other senders on the same webhook (issue 15): /slack, /sns, /alertmanager, /grafana, /github after
+  // the id, with the same URL check, rate, store and error table (formats/routes.ts). Registered last,
+  // so it inherits every hook above.
+  await app.register(
+    webhookFormats({
+      authenticate,
+      senderOf: (req) => senders.get(req),
+      deliver,
+      errorOf: webhookErrorOf,
+      webhooks,
+      clock,
+      ...options.formats,
+    }),
+  );
 };

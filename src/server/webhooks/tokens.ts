@@ -39,6 +39,15 @@ export function deriveToken(secret: Buffer, id: string, generation: number): str
   return out;
 }
 
+/**
+ * The signing secret of webhook `id` at `generation` (issue 15, GitHub's X-Hub-Signature-256): 64
+ * hex digits (256 bits), an HMAC of the server secret under its own domain, so it is never stored,
+ * tells nothing about the token, and changes when the URL is regenerated.
+ */
+export function deriveSigningSecret(secret: Buffer, id: string, generation: number): string {
+  return createHmac('sha256', secret).update(`carillon/webhook-signing-secret/v1\n${id}\n${generation}`).digest('hex');
+}
+
 /** Constant-time comparison of a presented token with the expected one (both already 72 ASCII characters). */
 export function tokensEqual(presented: string, expected: string): boolean {
   const a = Buffer.from(presented, 'latin1');

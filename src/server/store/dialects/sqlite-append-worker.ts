@@ -3,9 +3,9 @@
  *
  * It owns a second connection to the same database file and does one thing: store a batch of
  * messages in one transaction, with the same guards and the same SQL results as the portable
- * Kysely path in kysely-store.ts (appendInTx): the webhook still live at its generation, the
- * member count for @All/@Present, the room's counter bumped for a gap-free seq, then the row (and,
- * for a member's post, their read position).
+ * Kysely path in kysely-store.ts (appendInTx): the webhook still live at its generation (or the
+ * previous one while its overlap lasts), the member count for @All/@Present, the room's counter
+ * bumped for a gap-free seq, then the row (and, for a member's post, their read position).
  * better-sqlite3 is synchronous, so the commit's fsync (synchronous=FULL) blocks only this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -25,7 +25,13 @@ try {
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
 
-  const webhookLive = db.prepare<[string, number]>('select 1 from "webhooks" where "id" = ? and "generation" = ? and "deleted_at" is null').pluck();
+  // Live at the post's generation, or that generation is the previous one and its overlap lasts
+  // past the post's time (issue 15: regenerate with keepOldUrlForHours).
+  const webhookLive = db
+    .prepare<[string, number, number, number]>(
+      'select 1 from "webhooks" where "id" = ? and "deleted_at" is null and ("generation" = ? or ("generation" = ? + 1 and "previous_valid_until" > ?))',
+    )
+    .pluck();
   const memberCount = db.prepare<[string]>('select count(*) from "room_members" where "room_id" = ?').pluck();
   const bumpSeq = db.prepare<[string]>('update "rooms" set "last_seq" = "last_seq" + 1 where "id" = ? returning "last_seq"').pluck();
   const insert = db.prepare(
@@ -39,7 +45,9 @@ try {
 
   const one = ({ draft, options }: AppendBatchItem): AppendBatchOutcome => {
     // Every guard before the first write: a refused item writes nothing, and the batch goes on.
-    if (options.webhook && webhookLive.get(options.webhook.id, options.webhook.generation) === undefined) return { guard: 'webhook_gone' };
+    if (options.webhook && webhookLive.get(options.webhook.id, options.webhook.generation, options.webhook.generation, draft.createdAt) === undefined) {
+      return { guard: 'webhook_gone' };
+    }
     if (options.maxMembers !== undefined) {
       const n = Number(memberCount.get(draft.roomId));
       if (n > options.maxMembers) return { guard: 'too_many_members', detail: n };

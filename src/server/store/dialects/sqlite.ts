@@ -24,6 +24,22 @@ export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: Better
   return { db, raw, file };
 }
 
+/**
+ * A second connection to the same file for the webhook delivery logs (issue 15): `synchronous =
+ * NORMAL`, so its commits do not fsync (in WAL mode that never corrupts the database; a power cut may
+ * lose its newest commits, which are diagnostics). A log flush then never holds the write lock over
+ * a disk sync while the message writer waits, nor blocks the event loop on one. Every other write
+ * keeps the main connection's FULL.
+ */
+export function openSqliteLog(file: string): Kysely<Database> {
+  const raw = new BetterSqlite3(file);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+}
+
 /** Prepared statements kept per SQL text; the queries are a fixed set, so this bound is never reached in practice. */
 const STATEMENT_CACHE_SIZE = 512;
 
