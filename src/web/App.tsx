@@ -11,6 +11,7 @@ import { type NotificationPermissionState, notificationPermission, requestNotifi
 import { disablePush, enablePush, showAppNotification } from './lib/service-worker';
 import { ChatStore } from './state/chat-store';
 import { SetupScreen, SignInScreen } from './components/AuthScreens';
+import { AuditLogDialog } from './components/AuditLogDialog';
 import { AddMembersDialog, NewRoomDialog, NewUserDialog } from './components/Dialogs';
 import { Logo } from './components/Logo';
 import { ManageWebhooksDialog } from './components/ManageWebhooksDialog';
@@ -125,7 +126,7 @@ const safeStorage = {
   },
 };
 
-type OpenDialog = 'newRoom' | 'newUser' | 'webhooks' | 'addMembers' | null;
+type OpenDialog = 'newRoom' | 'newUser' | 'webhooks' | 'addMembers' | 'audit' | null;
 
 function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): void }) {
   const messageHandler = useRef<(room: Room, m: Message, alerting: boolean) => void>(() => {});
@@ -142,6 +143,8 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
   const state = useSyncExternalStore(store.subscribe, store.getState);
   const isPhone = useMediaQuery('(max-width: 480px)');
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  /** The webhook Manage webhooks points at when opened from a failure notice. */
+  const [webhookFocus, setWebhookFocus] = useState<string | null>(null);
   const [rosterOpen, setRosterOpen] = useState(false);
   const [notifications, setNotifications] = useState<NotificationPermissionState>(notificationPermission);
   const [started, setStarted] = useState(false);
@@ -330,7 +333,14 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
           focusSeq={focus && focus.roomId === active.room.id ? focus.seq : null}
           onFocused={focusDone}
           onSend={(content) => store.sendMessage(active.room.id, content)}
-          onManageWebhooks={() => setDialog('webhooks')}
+          onManageWebhooks={(webhookId) => {
+            setWebhookFocus(webhookId ?? null);
+            if (webhookId) store.dismissWebhookFailure(active.room.id, webhookId);
+            setDialog('webhooks');
+          }}
+          onAuditLog={() => setDialog('audit')}
+          webhookFailures={state.webhookFailures[active.room.id]}
+          onDismissFailure={(webhookId) => store.dismissWebhookFailure(active.room.id, webhookId)}
           onAddMembers={() => setDialog('addMembers')}
           onSettings={(settings) => void store.setRoomSettings(active.room.id, settings).catch(() => {})}
           actions={actions}
@@ -390,8 +400,14 @@ function Chat({ me, onSignedOut }: { me: User; onSignedOut(notice?: string): voi
           roomName={active.room.name}
           onClose={() => setDialog(null)}
           onChanged={() => void store.refreshRoster(active.room.id)}
+          highlightId={webhookFocus}
+          onOpenMessage={(roomId, seq) => {
+            setDialog(null);
+            openAt(roomId, seq);
+          }}
         />
       ) : null}
+      {dialog === 'audit' && active ? <AuditLogDialog roomId={active.room.id} roomName={active.room.name} onClose={() => setDialog(null)} /> : null}
       {dialog === 'addMembers' && active ? (
         <AddMembersDialog
           roomId={active.room.id}

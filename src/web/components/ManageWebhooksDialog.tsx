@@ -1,20 +1,23 @@
 /**
  * Manage webhooks (SPEC 2.5, 7), for room administrators: New → Webhook name → Create; per row
- * Copy webhook URL, Regenerate URL, Rename, Delete. Regenerate and Delete are confirmed inside the
- * dialog (the list steps aside, so each action has exactly one button at a time).
+ * Copy webhook URL, Details, Regenerate URL, Rename, Delete. Regenerate and Delete are confirmed
+ * inside the dialog (the list steps aside, so each action has exactly one button at a time);
+ * Regenerate can keep the old URL working for a while (issue 15). Details opens the webhook's own
+ * page: test message, delivery log, settings, other formats (WebhookDetails.tsx).
  *
  * When PUBLIC_URL is not set, webhook URLs use the default http://localhost:PORT, which only the
  * server's own machine reaches: if this page was opened at another address, the dialog says so and
  * how to fix it (the list tells whether PUBLIC_URL was set).
  */
 import { type FormEvent, type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
-import type { WebhookWithUrl } from '../../shared/api-types';
 import { LIMITS } from '../../shared/limits';
-import { api, errorMessage } from '../lib/api';
+import { type WebhookInfo, api, errorMessage } from '../lib/api';
 import { copyText } from '../lib/clipboard';
+import { untilTime } from '../lib/webhook-ops';
 import { FormError } from './AuthScreens';
 import { CheckIcon, CopyIcon, PlusIcon, WebhookIcon } from './icons';
 import { Modal } from './Modal';
+import { FailingBadge, WebhookDetails } from './WebhookDetails';
 
 interface Props {
   roomId: string;
@@ -22,9 +25,21 @@ interface Props {
   onClose(): void;
   /** The roster shows webhooks: refresh it after a change. */
   onChanged(): void;
+  /** Opens the room at a message (a delivery's "View message"). */
+  onOpenMessage(roomId: string, seq: number): void;
+  /** A webhook to point at when the dialog opens (the failure notice's "Open Manage webhooks"). */
+  highlightId?: string | null;
 }
 
-type Confirming = { kind: 'regenerate' | 'delete'; webhook: WebhookWithUrl } | null;
+type Confirming = { kind: 'regenerate' | 'delete'; webhook: WebhookInfo } | null;
+
+/** "Keep the old URL working for" choices, in hours (0: Chime's immediate 404). */
+const OVERLAP_CHOICES: { hours: number; label: string }[] = [
+  { hours: 0, label: 'Not at all' },
+  { hours: 1, label: '1 hour' },
+  { hours: 6, label: '6 hours' },
+  { hours: 24, label: '24 hours' },
+];
 
 /** The base of the webhook URLs when it is the unset default and this page is somewhere else; null otherwise. */
 function defaultPublicUrlElsewhere(publicUrl: string | undefined, publicUrlSet: boolean | undefined): string | null {
@@ -36,12 +51,12 @@ function defaultPublicUrlElsewhere(publicUrl: string | undefined, publicUrlSet: 
   }
 }
 
-function byName(a: WebhookWithUrl, b: WebhookWithUrl): number {
+function byName(a: WebhookInfo, b: WebhookInfo): number {
   return a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
 }
 
-export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: Props) {
-  const [webhooks, setWebhooks] = useState<WebhookWithUrl[] | null>(null);
+export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged, onOpenMessage, highlightId = null }: Props) {
+  const [webhooks, setWebhooks] = useState<WebhookInfo[] | null>(null);
   const [localhostUrl, setLocalhostUrl] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -50,7 +65,9 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
   const [renaming, setRenaming] = useState<{ id: string; value: string } | null>(null);
   const [confirming, setConfirming] = useState<Confirming>(null);
   const [copied, setCopied] = useState<string | null>(null);
-  const [highlight, setHighlight] = useState<string | null>(null);
+  const [highlight, setHighlight] = useState<string | null>(highlightId);
+  const [details, setDetails] = useState<string | null>(null);
+  const [keepHours, setKeepHours] = useState(0);
   const [busy, setBusy] = useState(false);
   const copiedTimer = useRef<number | undefined>(undefined);
   const listRef = useRef<HTMLDivElement>(null);
@@ -89,7 +106,7 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
     if (!name) return;
     void run(async () => {
       const w = await api.createWebhook(roomId, name);
-      setWebhooks((list) => [...(list ?? []).filter((x) => x.id !== w.id), { ...w, createdAt: Date.now() }].sort(byName));
+      setWebhooks((list) => [...(list ?? []).filter((x) => x.id !== w.id), { ...w, createdAt: w.createdAt ?? Date.now() }].sort(byName));
       setCreating(false);
       setNewName('');
       setHighlight(w.id);
@@ -98,7 +115,7 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
     });
   };
 
-  const copy = async (w: WebhookWithUrl, button: HTMLElement) => {
+  const copy = async (w: WebhookInfo, button: HTMLElement) => {
     const ok = await copyText(w.url, button);
     window.clearTimeout(copiedTimer.current);
     if (ok) {
@@ -123,10 +140,15 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
         setWebhooks((list) => (list ?? []).filter((x) => x.id !== webhook.id));
         setNotice(`Webhook “${webhook.name}” deleted. Its URL no longer works.`);
       } else {
-        const w = await api.regenerateWebhook(roomId, webhook.id);
-        setWebhooks((list) => (list ?? []).map((x) => (x.id === w.id ? { ...x, name: w.name, url: w.url } : x)));
+        const w = await api.regenerateWebhook(roomId, webhook.id, keepHours);
+        setWebhooks((list) => (list ?? []).map((x) => (x.id === w.id ? { ...x, ...w } : x)));
         setHighlight(w.id);
-        setNotice(`New URL for “${w.name}” is ready; the old one no longer works. Copy it and update the scripts that post.`);
+        const until = w.previousUrlValidUntil ?? null;
+        setNotice(
+          until
+            ? `New URL for “${w.name}” is ready; the old one keeps working until ${untilTime(until)}. Copy the new one and update the scripts that post before then.`
+            : `New URL for “${w.name}” is ready; the old one no longer works. Copy it and update the scripts that post.`,
+        );
       }
       setCopied(null);
       setConfirming(null);
@@ -171,8 +193,25 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
           <p id="confirm-text" className="confirm-text">
             {kind === 'delete'
               ? 'Its URL stops working at once: posts to it will be refused with 404. Messages it already posted stay in the room. This cannot be undone.'
-              : 'The current URL stops working at once: posts to it will be refused with 404. Every script that posts to it must be given the new URL.'}
+              : keepHours === 0
+                ? 'The current URL stops working at once: posts to it will be refused with 404. Every script that posts to it must be given the new URL.'
+                : `The current URL keeps working for ${keepHours === 1 ? '1 hour' : `${keepHours} hours`}, then posts to it are refused with 404. Give every script that posts to it the new URL before then.`}
           </p>
+          {kind === 'regenerate' ? (
+            <div className="field confirm-field">
+              <label className="field-label" htmlFor="regenerate-overlap">
+                Keep the old URL working for
+              </label>
+              <select id="regenerate-overlap" value={keepHours} onChange={(e) => setKeepHours(Number(e.target.value))}>
+                {OVERLAP_CHOICES.map((c) => (
+                  <option key={c.hours} value={c.hours}>
+                    {c.label}
+                  </option>
+                ))}
+              </select>
+              <span className="field-hint">Its signing secret changes at once either way.</span>
+            </div>
+          ) : null}
           <FormError message={error} />
           <div className="form-actions">
             <button type="button" className="button" onClick={() => setConfirming(null)} autoFocus>
@@ -187,6 +226,26 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
     );
   }
 
+  const detailed = details ? webhooks?.find((w) => w.id === details) : undefined;
+  if (detailed) {
+    return (
+      <Modal title="Manage webhooks" onClose={onClose} size="large">
+        <WebhookDetails
+          key={detailed.id}
+          roomId={roomId}
+          webhook={detailed}
+          onBack={() => {
+            setDetails(null);
+            setHighlight(detailed.id);
+          }}
+          onUpdated={(w) => setWebhooks((list) => (list ?? []).map((x) => (x.id === w.id ? { ...x, ...w } : x)))}
+          onOpenMessage={onOpenMessage}
+        />
+      </Modal>
+    );
+  }
+
+  const now = Date.now();
   return (
     <Modal
       title="Manage webhooks"
@@ -251,6 +310,7 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
                   ) : (
                     <span className="webhook-name">{w.name}</span>
                   )}
+                  {w.failing && renaming?.id !== w.id ? <FailingBadge failing={w.failing} /> : null}
                 </div>
                 <input
                   className="webhook-url"
@@ -261,6 +321,9 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
                   onFocus={(e) => e.currentTarget.select()}
                   spellCheck={false}
                 />
+                {w.previousUrlValidUntil && w.previousUrlValidUntil > now ? (
+                  <p className="webhook-overlap">Old URL works until {untilTime(w.previousUrlValidUntil)}</p>
+                ) : null}
                 <div className="webhook-actions">
                   <button type="button" className="button button-compact" onClick={(e) => void copy(w, e.currentTarget)}>
                     <CopyIcon />
@@ -272,7 +335,29 @@ export function ManageWebhooksDialog({ roomId, roomName, onClose, onChanged }: P
                     </span>
                   ) : null}
                   <span className="webhook-actions-spacer" />
-                  <button type="button" className="button button-compact" onClick={() => setConfirming({ kind: 'regenerate', webhook: w })}>
+                  <button
+                    type="button"
+                    className="button button-compact"
+                    onClick={() => {
+                      setRenaming(null);
+                      setCreating(false);
+                      setNotice(null);
+                      setError(null);
+                      setDetails(w.id);
+                      // Fresh state (failing, settings) for the page.
+                      void load();
+                    }}
+                  >
+                    Details
+                  </button>
+                  <button
+                    type="button"
+                    className="button button-compact"
+                    onClick={() => {
+                      setKeepHours(0);
+                      setConfirming({ kind: 'regenerate', webhook: w });
+                    }}
+                  >
                     Regenerate URL
                   </button>
                   <button

@@ -1,10 +1,11 @@
 /** The open room: header (back on phones, name, members, the gear), messages, composer, roster. */
 import { useMemo } from 'react';
 import type { NotifyLevel, Roster, User } from '../../shared/api-types';
+import type { WebhookFailingFrame } from '../lib/api';
 import type { StreamStatus } from '../lib/stream';
 import type { RoomEntry } from '../state/chat-store';
 import { Composer } from './Composer';
-import { BackIcon, HashIcon, UsersIcon } from './icons';
+import { BackIcon, CloseIcon, HashIcon, UsersIcon, WarningIcon } from './icons';
 import { type MessageActions, MessageList } from './MessageList';
 import { type MenuItem, RoomSettingsMenu } from './RoomSettingsMenu';
 import { RosterPanel } from './RosterPanel';
@@ -22,8 +23,13 @@ interface RoomViewProps {
   focusSeq: number | null;
   onFocused(): void;
   onSend(content: string): Promise<void>;
-  onManageWebhooks(): void;
+  /** Opens Manage webhooks (pointing at a webhook, from a failure notice). */
+  onManageWebhooks(webhookId?: string): void;
+  onAuditLog(): void;
   onAddMembers(): void;
+  /** The room's `webhook.failing` notices not dismissed yet (room administrators only). */
+  webhookFailures?: readonly WebhookFailingFrame[];
+  onDismissFailure?(webhookId: string): void;
   /** My own notification settings for the room. */
   onSettings(settings: { notify?: NotifyLevel; muted?: boolean }): void;
   /** Edit, delete, react to and read the history of the room's messages. */
@@ -42,7 +48,12 @@ export function RoomView(props: RoomViewProps) {
   const { entry, roster, me } = props;
   const isAdmin = entry.room.role === 'administrator';
   const items: MenuItem[] = [
-    ...(isAdmin ? [{ label: 'Manage webhooks', onSelect: props.onManageWebhooks }] : []),
+    ...(isAdmin
+      ? [
+          { label: 'Manage webhooks', onSelect: () => props.onManageWebhooks() },
+          { label: 'Audit log', onSelect: props.onAuditLog },
+        ]
+      : []),
     isAdmin
       ? { label: 'Add members', onSelect: props.onAddMembers }
       : { label: 'Add members', onSelect: () => {}, disabled: true, hint: 'Only room administrators can add members' },
@@ -99,6 +110,30 @@ export function RoomView(props: RoomViewProps) {
           Connection lost. Reconnecting… new messages will appear when it is back.
         </p>
       ) : null}
+      {isAdmin
+        ? (props.webhookFailures ?? []).map((f) => (
+            <div key={f.webhookId} className="banner banner-webhook-failing" role="alert" data-webhook-id={f.webhookId}>
+              <WarningIcon className="banner-icon" />
+              <p className="banner-text">
+                Webhook “{f.webhookName}” failed {f.failures} times in the last {f.windowMinutes} minutes ({f.lastStatus} {f.lastCode})
+              </p>
+              <div className="banner-actions">
+                <button type="button" className="button button-compact" onClick={() => props.onManageWebhooks(f.webhookId)}>
+                  Open Manage webhooks
+                </button>
+                <button
+                  type="button"
+                  className="icon-button"
+                  aria-label={`Dismiss the notice about “${f.webhookName}”`}
+                  title="Dismiss"
+                  onClick={() => props.onDismissFailure?.(f.webhookId)}
+                >
+                  <CloseIcon />
+                </button>
+              </div>
+            </div>
+          ))
+        : null}
       <div className={`room-body${props.rosterOpen ? ' room-body-roster-open' : ''}`}>
         <div className="room-main">
           <MessageList

@@ -93,7 +93,68 @@ export interface SearchQuery {
   limit?: number | undefined;
 }
 
+// ---- Webhook operations (issue 15). Typed here, for the web client: the fields a server without
+// them leaves out are optional, so the dialog works (with less in it) against an older server.
+
+export interface WebhookSettings {
+  ratePerSecond: number;
+  burst: number;
+  allowBroadcastMentions: boolean;
+}
+
+/** Set while the webhook is in a failure streak that produced a notice in the last hour. */
+export interface WebhookFailing {
+  since: number;
+  failures: number;
+  lastStatus: number;
+  lastCode: string;
+}
+
+/**
+ * A webhook as the list, create, PATCH and regenerate give it (an intersection, so the fields the
+ * shared WebhookWithUrl gains stay compatible whether or not it declares them yet).
+ */
+export type WebhookInfo = WebhookWithUrl &
+  Partial<{
+    settings: WebhookSettings;
+    /** Epoch ms until which the URL before the last regenerate still works; null: none. */
+    previousUrlValidUntil: number | null;
+    failing: WebhookFailing | null;
+    /** The secret GitHub signs X-Hub-Signature-256 with. */
+    signingSecret: string;
+  }>;
+
+export type DeliveryFormat = 'chime' | 'slack' | 'sns' | 'alertmanager' | 'grafana' | 'github' | 'test';
+
+/** One attempt in a webhook's delivery log (never its token or body). */
+export interface Delivery {
+  id: string;
+  at: number;
+  status: number;
+  code: string | null;
+  bytes: number;
+  latencyMs: number;
+  messageId: string | null;
+  format: DeliveryFormat;
+}
+
+export type AuditAction = 'webhook.created' | 'webhook.renamed' | 'webhook.regenerated' | 'webhook.deleted' | 'webhook.settings';
+
+export interface AuditEntry {
+  id: string;
+  at: number;
+  actor: { type: 'user' | 'server'; id: string | null; name: string };
+  action: AuditAction;
+  webhookId: string;
+  webhookName: string;
+  details: Record<string, unknown>;
+}
+
+/** The stream frame sent to a room's administrators when one of its webhooks keeps failing. */
+export type { WebhookFailingFrame } from '../../shared/stream-protocol';
+
 const messagePath = (roomId: string, messageId: string) => `/rooms/${encodeURIComponent(roomId)}/messages/${encodeURIComponent(messageId)}`;
+const webhookPath = (roomId: string, webhookId: string) => `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}`;
 
 export const api = {
   needsSetup: () => request<{ needsSetup: boolean }>('GET', '/setup'),
@@ -139,19 +200,38 @@ export const api = {
     return request<SearchPage>('GET', `/search?${q.toString()}`);
   },
 
-  webhooks: (roomId: string) => request<WebhookWithUrl[] | WebhookList>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
+  message: (roomId: string, messageId: string) => request<{ message: Message }>('GET', messagePath(roomId, messageId)),
+
+  webhooks: (roomId: string) => request<WebhookInfo[] | (WebhookList & { webhooks: WebhookInfo[] })>('GET', `/rooms/${encodeURIComponent(roomId)}/webhooks`).then(
     // The server answers {webhooks, publicUrl, publicUrlSet}; SPEC 6 writes the list as a bare
     // array, so accept that too (without the PUBLIC_URL fields) rather than show an empty list.
-    (r): Partial<WebhookList> & { webhooks: WebhookWithUrl[] } => (Array.isArray(r) ? { webhooks: r } : { ...r, webhooks: r?.webhooks ?? [] }),
+    (r): Partial<WebhookList> & { webhooks: WebhookInfo[] } => (Array.isArray(r) ? { webhooks: r } : { ...r, webhooks: r?.webhooks ?? [] }),
   ),
   createWebhook: (roomId: string, name: string) =>
-    request<{ id: string; name: string; url: string }>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks`, { name }),
+    request<WebhookInfo>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks`, { name }),
   renameWebhook: (roomId: string, webhookId: string, name: string) =>
     request<unknown>('PATCH', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}`, { name }),
   deleteWebhook: (roomId: string, webhookId: string) =>
     request<void>('DELETE', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}`),
-  regenerateWebhook: (roomId: string, webhookId: string) =>
-    request<{ id: string; name: string; url: string }>('POST', `/rooms/${encodeURIComponent(roomId)}/webhooks/${encodeURIComponent(webhookId)}/regenerate`),
+  /** keepOldUrlForHours > 0: the old URL keeps working that long (0, the default, is Chime's immediate 404). */
+  regenerateWebhook: (roomId: string, webhookId: string, keepOldUrlForHours = 0) =>
+    request<WebhookInfo>(
+      'POST',
+      `${webhookPath(roomId, webhookId)}/regenerate`,
+      keepOldUrlForHours > 0 ? { keepOldUrlForHours } : undefined,
+    ),
+  updateWebhookSettings: (roomId: string, webhookId: string, settings: Partial<WebhookSettings>) =>
+    request<WebhookInfo>('PATCH', webhookPath(roomId, webhookId), { settings }),
+  webhookDeliveries: (roomId: string, webhookId: string) => request<{ deliveries: Delivery[] }>('GET', `${webhookPath(roomId, webhookId)}/deliveries`),
+  testWebhook: (roomId: string, webhookId: string) =>
+    request<{ messageId: string | null; delivery: Delivery }>('POST', `${webhookPath(roomId, webhookId)}/test`),
+  audit: (roomId: string, query: { before?: string; limit?: number } = {}) => {
+    const q = new URLSearchParams();
+    if (query.before !== undefined) q.set('before', query.before);
+    if (query.limit !== undefined) q.set('limit', String(query.limit));
+    const qs = q.toString();
+    return request<{ entries: AuditEntry[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/audit${qs ? `?${qs}` : ''}`);
+  },
 };
 
 export function errorMessage(e: unknown): string {

@@ -5,7 +5,7 @@
  */
 import type { Message, Room, Roster, User } from '../../shared/api-types';
 import { LIMITS } from '../../shared/limits';
-import { ApiError, api } from '../lib/api';
+import { ApiError, type WebhookFailingFrame, api } from '../lib/api';
 import { alertsMe } from '../lib/format';
 import { type LogEvent, type RoomLog, createdEvent, emptyLog, findMessage, loadLatest, loadOlder, mergeFetched, olderCursor, receiveEvents } from '../lib/room-log';
 import { type ServerFrame, StreamConnection, type StreamStatus, streamUrl } from '../lib/stream';
@@ -40,6 +40,8 @@ export interface ChatState {
   connection: StreamStatus;
   /** Whether the page is visible (a hidden page has no room open, for presence). */
   visible: boolean;
+  /** Per room: the `webhook.failing` notices (room administrators only) not dismissed yet, newest first, one per webhook. */
+  webhookFailures: Readonly<Record<string, readonly WebhookFailingFrame[]>>;
 }
 
 export interface ChatStoreOptions {
@@ -90,6 +92,7 @@ export class ChatStore {
       rosters: {},
       connection: 'connecting',
       visible: typeof document === 'undefined' ? true : document.visibilityState !== 'hidden',
+      webhookFailures: {},
     };
   }
 
@@ -276,6 +279,20 @@ export class ChatStore {
     this.setRoom(roomId, (e) => this.withServerRoom(e, room));
   }
 
+  /** Hides a webhook's failure notice in this room (until the server sends another). */
+  dismissWebhookFailure(roomId: string, webhookId: string): void {
+    const list = this.state.webhookFailures[roomId];
+    if (!list?.some((f) => f.webhookId === webhookId)) return;
+    this.set({ webhookFailures: { ...this.state.webhookFailures, [roomId]: list.filter((f) => f.webhookId !== webhookId) } });
+  }
+
+  private onWebhookFailing(frame: WebhookFailingFrame): void {
+    // Sent to administrators only; a role changed meanwhile is checked again here.
+    if (this.state.rooms[frame.roomId]?.room.role !== 'administrator') return;
+    const others = (this.state.webhookFailures[frame.roomId] ?? []).filter((f) => f.webhookId !== frame.webhookId);
+    this.set({ webhookFailures: { ...this.state.webhookFailures, [frame.roomId]: [frame, ...others] } });
+  }
+
   // ---- the stream ----
   private onFrame(frame: ServerFrame): void {
     switch (frame.type) {
@@ -316,6 +333,9 @@ export class ChatStore {
         if (this.isOnScreen(frame.roomId)) this.markSeen(frame.roomId);
         return;
       }
+      case 'webhook.failing':
+        this.onWebhookFailing(frame);
+        return;
       case 'room.added': {
         const room = frame.room;
         if (!this.state.rooms[room.id]) this.set({ rooms: { ...this.state.rooms, [room.id]: this.entryFor(room, room.lastSeq ?? 0) } });
@@ -325,7 +345,8 @@ export class ChatStore {
         const { [frame.roomId]: _gone, ...rest } = this.state.rooms;
         if (!_gone) return;
         if (this.openRoomId === frame.roomId) this.openRoomId = null;
-        this.set({ rooms: rest, activeRoomId: this.state.activeRoomId === frame.roomId ? null : this.state.activeRoomId });
+        const { [frame.roomId]: _notices, ...failures } = this.state.webhookFailures;
+        this.set({ rooms: rest, activeRoomId: this.state.activeRoomId === frame.roomId ? null : this.state.activeRoomId, webhookFailures: failures });
         return;
       }
       default:
