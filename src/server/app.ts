@@ -41,7 +41,7 @@ import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
 import type { WebhookFormatsOptions } from './webhooks/formats/routes.js';
-import { MemoryRateLimiter, type RateLimiter } from './webhooks/rate-limiter.js';
+import { MemoryRateLimiter, type RateLimiter } from './rate-limit/memory.js';
 import { IdempotencyPurger } from './webhooks/idempotency.js';
 import { WebhookService } from './webhooks/webhook-service.js';
 import { DeliveryLog } from './webhooks/delivery-log.js';

@@ -14,7 +14,7 @@ import { NodeRegistry } from './node-registry.js';
 import { createRedis } from './redis-client.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisPresence } from './redis-presence.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { RedisRateLimiter } from '../rate-limit/redis.js';
 
 const quiet = { warn: () => {}, info: () => {} };
 const clock = { now: () => Date.now() };

@@ -13,7 +13,7 @@ import { NodeRegistry } from './node-registry.js';
 import { RedisBus, StorePoller } from './redis-bus.js';
 import { createRedis, whenReady } from './redis-client.js';
 import { RedisPresence } from './redis-presence.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { RedisRateLimiter } from '../rate-limit/redis.js';
 
 export interface Distributed {
   nodeId: string;

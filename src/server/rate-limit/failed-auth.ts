@@ -15,7 +15,7 @@
  */
 import { AppError } from '../errors.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, OncePerKey } from './rate-limiter.js';
+import { MemoryRateLimiter, OncePerKey } from './memory.js';
 
 /** Failed requests allowed at once per address and per webhook id, and refilled per minute. */
 export const FAILED_AUTH_BUDGET = 30;

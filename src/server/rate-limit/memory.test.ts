@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FakeClock } from '../../test-support/webhooks.js';
-import { MemoryRateLimiter, OncePerKey, type RateDecision } from './rate-limiter.js';
+import { MemoryRateLimiter, OncePerKey, type RateDecision } from './memory.js';
 
 /** The decision without its header numbers (tested on their own below). */
 const okOf = (d: RateDecision) => (d.ok ? { ok: true } : { ok: false, retryAfterSeconds: d.retryAfterSeconds });

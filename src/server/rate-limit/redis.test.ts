@@ -11,9 +11,9 @@ import type { Redis } from 'ioredis';
 import { Redis as RedisClient } from 'ioredis';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
 import { FakeClock } from '../../test-support/webhooks.js';
-import { MemoryRateLimiter, type RateDecision, type RateLimits } from '../webhooks/rate-limiter.js';
-import { createRedis } from './redis-client.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
+import { MemoryRateLimiter, type RateDecision, type RateLimits } from './memory.js';
+import { createRedis } from '../distributed/redis-client.js';
+import { RedisRateLimiter } from './redis.js';
 
 const quiet = { warn: () => {}, info: () => {} };
 const numbers = (d: RateDecision) => ({ ok: d.ok, retryAfter: d.ok ? null : d.retryAfterSeconds, limit: d.limit, remaining: d.remaining, reset: d.resetSeconds });

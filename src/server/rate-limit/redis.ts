@@ -6,8 +6,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, type RateDecision, type RateLimiter, type RateLimits, rateDecision } from '../webhooks/rate-limiter.js';
-import { KEY_PREFIX } from './redis-client.js';
+import { MemoryRateLimiter, type RateDecision, type RateLimiter, type RateLimits, rateDecision } from './memory.js';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
 
 const TOKEN_BUCKET = `
 local key = KEYS[1]
