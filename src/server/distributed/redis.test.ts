@@ -1,7 +1,7 @@
 /**
- * The Redis implementations, two instances standing for two nodes on one real Redis: the limit
- * holds across them, presence is shared and forgets a dead node, events cross, and each falls
- * back (rate/N, local presence) when Redis is unreachable.
+ * The Redis implementations, two instances standing for two nodes on one real Redis: presence is
+ * shared and forgets a dead node, events cross, and presence falls back to the local view when
+ * Redis is unreachable. (The rate limiter's are in rate-limit/redis.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -14,10 +14,8 @@ import { NodeRegistry } from './node-registry.js';
 import { createRedis } from './redis-client.js';
 import { RedisBus } from './redis-bus.js';
 import { RedisPresence } from './redis-presence.js';
-import { RedisRateLimiter } from '../rate-limit/redis.js';
 
 const quiet = { warn: () => {}, info: () => {} };
-const clock = { now: () => Date.now() };
 const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
   for (let i = 0; i < 200; i++) {
     if (await cond()) return;
@@ -39,43 +37,6 @@ describe('Redis implementations', { skip: !redisAvailable() }, () => {
   });
   after(async () => {
     for (const c of conns) c.disconnect();
-  });
-
-  test('the token bucket is shared: a second take on another node within the second is refused', async () => {
-    const a = new RedisRateLimiter({ redis: conn('rl-a'), clock, ratePerSecond: 1, burst: 1, nodeCount: () => 2 });
-    const b = new RedisRateLimiter({ redis: conn('rl-b'), clock, ratePerSecond: 1, burst: 1, nodeCount: () => 2 });
-    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
-    const key = randomUUID();
-    const [ra, rb] = await Promise.all([a.take(key), b.take(key)]);
-    assert.deepEqual([ra.ok, rb.ok].sort(), [false, true]);
-    const refused = ra.ok ? rb : ra;
-    assert.ok(!refused.ok && refused.retryAfterSeconds === 1);
-    assert.equal(a.degradedDecisions + b.degradedDecisions, 0);
-    // Another webhook has its own bucket.
-    assert.equal((await b.take(randomUUID())).ok, true);
-  });
-
-  test('burst and refill follow the configuration', async () => {
-    const rl = new RedisRateLimiter({ redis: conn('rl-burst'), clock, ratePerSecond: 1000, burst: 3, nodeCount: () => 1 });
-    await until(() => conns.every((c) => c.status === 'ready'), 'connections');
-    const key = randomUUID();
-    const first = await Promise.all([rl.take(key), rl.take(key), rl.take(key), rl.take(key)]);
-    assert.ok(first.filter((d) => d.ok).length >= 3);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await rl.take(key)).ok, true, 'refilled at 1000/s');
-  });
-
-  test('Redis unreachable: the limiter falls back to rate/N per node, never unlimited', async () => {
-    const dead = new Redis('redis://127.0.0.1:1', { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
-    dead.on('error', () => {});
-    const rl = new RedisRateLimiter({ redis: dead, clock: { now: () => 0 }, ratePerSecond: 2, burst: 2, nodeCount: () => 2 });
-    const key = randomUUID();
-    // rate 2/s over 2 nodes → this node grants 1/s with a bucket of 1.
-    assert.equal((await rl.take(key)).ok, true);
-    const second = await rl.take(key);
-    assert.equal(second.ok, false);
-    assert.ok(rl.degradedDecisions >= 2);
-    dead.disconnect();
   });
 
   test('presence is the union over live nodes; a node that stops beating stops counting', async () => {

@@ -34,7 +34,7 @@ import type { Clock } from '../services/context.js';
 import type { MessageService, WebhookSender } from '../services/message-service.js';
 import { FailedAuthGuard } from '../rate-limit/failed-auth.js';
 import { checkUpdateKey, parseWebhookBody } from './payload.js';
-import type { RateDecision, RateLimiter } from '../rate-limit/memory.js';
+import type { RateDecision, RateLimiter } from '../rate-limit/types.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { IdempotentRepeatError } from '../store/types.js';
 import { isWebhookId } from './tokens.js';
