@@ -30,7 +30,7 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
 import { type Bus, InProcessBus } from './realtime/bus.js';
 import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
-import { InProcessPresence, type PresenceTracker } from './realtime/presence.js';
+import { InProcessPresence, type PresenceTracker } from './presence/in-process.js';
 import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
 import { MessageChangeService } from './services/message-change-service.js';

@@ -10,10 +10,10 @@ import { Redis } from 'ioredis';
 import { type DomainEvent, PresenceUnavailableError } from '../services/context.js';
 import { freePort } from '../../test-support/net.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
-import { NodeRegistry } from './node-registry.js';
+import { NodeRegistry } from '../presence/node-registry.js';
 import { createRedis } from './redis-client.js';
 import { RedisBus } from './redis-bus.js';
-import { RedisPresence } from './redis-presence.js';
+import { RedisPresence } from '../presence/redis.js';
 
 const quiet = { warn: () => {}, info: () => {} };
 const until = async (cond: () => boolean | Promise<boolean>, what: string) => {

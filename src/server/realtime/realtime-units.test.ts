@@ -10,7 +10,7 @@ import { InProcessBus } from './bus.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';
-import { InProcessPresence } from './presence.js';
+import { InProcessPresence } from '../presence/in-process.js';
 import { RoomChannel } from './room-channel.js';
 
 const ROOM = 'room-1';

@@ -4,7 +4,7 @@
  * clients stop being present and the per-node fallback rate uses the right N.
  */
 import type { Redis } from 'ioredis';
-import { KEY_PREFIX } from './redis-client.js';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
 
 const NODES_KEY = `${KEY_PREFIX}nodes`;
 
