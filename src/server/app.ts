@@ -30,7 +30,8 @@ import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
 import { type Bus, InProcessBus } from './realtime/bus.js';
 import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
-import { InProcessPresence, type PresenceTracker } from './presence/in-process.js';
+import { InProcessPresence } from './presence/in-process.js';
+import type { PresenceTracker } from './presence/types.js';
 import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
 import { MessageChangeService } from './services/message-change-service.js';
@@ -64,7 +65,7 @@ export const API_BODY_LIMIT = 1024 * 1024;
 export interface AppDeps {
   store: Store;
   clock?: Clock;
-  /** Who has which room open; default: in this process (realtime/presence.ts). */
+  /** Who has which room open; default: in this process (presence/in-process.ts). */
   presence?: PresenceTracker;
   /** Where committed events go for live delivery; default: an in-process bus (realtime/bus.ts). */
   bus?: Bus;

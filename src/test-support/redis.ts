@@ -10,3 +10,15 @@ export function redisAvailable(): boolean {
   process.stderr.write('\n*** SKIPPED: Redis tests — CARILLON_TEST_REDIS_URL is not set. Run: eval "$(scripts/test-services.sh start)" ***\n\n');
   return false;
 }
+
+/**
+ * Waits (polling every 10 ms, at most 5 s) for something a Redis round trip makes true: a
+ * message through pub/sub, a write another client reads. Fails with `what` if it never happens.
+ */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

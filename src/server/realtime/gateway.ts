@@ -26,7 +26,7 @@ import { type Store, StoreUnavailableError, type UserRecord } from '../store/typ
 import type { Bus } from './bus.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { encodeFrame } from './frames.js';
-import type { PresenceTracker } from '../presence/in-process.js';
+import type { PresenceTracker } from '../presence/types.js';
 import { RoomChannel } from './room-channel.js';
 
 /** The part of a pino / Fastify logger the realtime layer uses. */

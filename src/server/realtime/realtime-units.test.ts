@@ -1,5 +1,5 @@
 /**
- * The realtime parts without sockets: the bus, presence counting, a room channel's ordering and
+ * The realtime parts without sockets: the bus, a room channel's ordering and
  * gap filling (with a scripted store), frame serialization and client-frame parsing.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,6 @@ import { InProcessBus } from './bus.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';
-import { InProcessPresence } from '../presence/in-process.js';
 import { RoomChannel } from './room-channel.js';
 
 const ROOM = 'room-1';
@@ -84,27 +83,6 @@ describe('InProcessBus', () => {
     bus.publish({ type: 'member.removed', roomId: ROOM, userId: 'u' });
     assert.deepEqual(seen, ['member.added', 'webhooks.changed']);
     assert.deepEqual(errors, ['member.added', 'webhooks.changed', 'member.removed']);
-  });
-});
-
-describe('InProcessPresence', () => {
-  test('present while at least one connection has the room open; one event per change', async () => {
-    const events: DomainEvent[] = [];
-    const presence = new InProcessPresence({ publish: (e) => events.push(e) });
-    presence.open(ROOM, 'bob');
-    presence.open(ROOM, 'bob'); // phone too
-    presence.open('other', 'bob');
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
-    presence.close(ROOM, 'bob');
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
-    presence.close(ROOM, 'bob');
-    presence.close(ROOM, 'bob'); // an extra close is harmless
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], []);
-    assert.deepEqual(events, [
-      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: true },
-      { type: 'presence.changed', roomId: 'other', userId: 'bob', present: true },
-      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: false },
-    ]);
   });
 });
 

@@ -58,7 +58,7 @@ export type DomainEvent =
    * these users (the room's administrators when the notice was made), on every node.
    */
   | { type: 'webhook.failing'; adminUserIds: string[]; frame: import('../../shared/stream-protocol.js').WebhookFailingFrame }
-  /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
+  /** From the presence tracker (presence/types.ts), so every node's gateway can tell the room. */
   | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 
 export interface EventSink {
