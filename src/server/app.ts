@@ -28,7 +28,7 @@ import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
-import { type Bus, InProcessBus } from './realtime/bus.js';
+import { type Bus, InProcessBus } from './events/in-process.js';
 import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
 import { InProcessPresence } from './presence/in-process.js';
 import type { PresenceTracker } from './presence/types.js';

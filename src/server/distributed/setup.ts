@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../services/context.js';
 import type { Store } from '../store/types.js';
 import { NodeRegistry } from '../presence/node-registry.js';
-import { RedisBus, StorePoller } from './redis-bus.js';
+import { RedisBus, StorePoller } from '../events/redis.js';
 import { createRedis, whenReady } from './redis-client.js';
 import { RedisPresence } from '../presence/redis.js';
 import { RedisRateLimiter } from '../rate-limit/redis.js';

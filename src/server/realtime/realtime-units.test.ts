@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DomainEvent } from '../services/context.js';
 import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
-import { InProcessBus } from './bus.js';
+import { InProcessBus } from '../events/in-process.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';

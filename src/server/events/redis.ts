@@ -6,10 +6,10 @@
  * otherwise — so delivery goes on within ≤ 2 s when pub/sub cannot carry it (D-6, D-8).
  */
 import type { Redis } from 'ioredis';
-import { type Bus, type BusHandler, InProcessBus } from '../realtime/bus.js';
+import { type Bus, type BusHandler, InProcessBus } from './in-process.js';
 import type { DomainEvent } from '../services/context.js';
 import type { Store } from '../store/types.js';
-import { KEY_PREFIX } from './redis-client.js';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
 
 const CHANNEL = `${KEY_PREFIX}events`;
 

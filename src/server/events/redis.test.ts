@@ -8,8 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import type { DomainEvent } from '../services/context.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
-import { createRedis } from './redis-client.js';
-import { RedisBus } from './redis-bus.js';
+import { createRedis } from '../distributed/redis-client.js';
+import { RedisBus } from './redis.js';
 
 const quiet = { warn: () => {}, info: () => {} };
 const until = async (cond: () => boolean | Promise<boolean>, what: string) => {
