@@ -28,7 +28,8 @@ import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
-import { type Bus, InProcessBus } from './events/in-process.js';
+import { InProcessBus } from './events/in-process.js';
+import type { Bus } from './events/types.js';
 import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
 import { InProcessPresence } from './presence/in-process.js';
 import type { PresenceTracker } from './presence/types.js';
@@ -67,7 +68,7 @@ export interface AppDeps {
   clock?: Clock;
   /** Who has which room open; default: in this process (presence/in-process.ts). */
   presence?: PresenceTracker;
-  /** Where committed events go for live delivery; default: an in-process bus (realtime/bus.ts). */
+  /** Where committed events go for live delivery; default: an in-process bus (events/in-process.ts). */
   bus?: Bus;
   /** Also receives every event (besides the bus), e.g. a test recorder. */
   events?: EventSink;

@@ -23,7 +23,7 @@ import { type CredentialSource, isSameOrigin, requestToken } from '../http/auth.
 import { type AuthService, hashSessionToken } from '../services/auth-service.js';
 import type { DomainEvent } from '../services/context.js';
 import { type Store, StoreUnavailableError, type UserRecord } from '../store/types.js';
-import type { Bus } from '../events/in-process.js';
+import type { Bus } from '../events/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { encodeFrame } from './frames.js';
 import type { PresenceTracker } from '../presence/types.js';

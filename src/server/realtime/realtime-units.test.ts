@@ -1,12 +1,11 @@
 /**
- * The realtime parts without sockets: the bus, a room channel's ordering and
- * gap filling (with a scripted store), frame serialization and client-frame parsing.
+ * The realtime parts without sockets: a room channel's ordering and gap filling (with a scripted
+ * store), frame serialization and client-frame parsing. (The bus and presence have their own
+ * folders and contract tests: events/, presence/.)
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DomainEvent } from '../services/context.js';
 import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
-import { InProcessBus } from '../events/in-process.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';
@@ -64,27 +63,6 @@ function recorder(channel: RoomChannel) {
     until: (n: number) => (seqs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { n, resolve }))),
   };
 }
-
-describe('InProcessBus', () => {
-  test('delivers in publish order to every subscriber; a failing one neither fails the publisher nor starves the others', () => {
-    const errors: string[] = [];
-    const bus = new InProcessBus((_err, e) => errors.push(e.type));
-    const seen: string[] = [];
-    bus.subscribe(() => {
-      throw new Error('boom');
-    });
-    const off = bus.subscribe((e) => seen.push(e.type));
-    const events: DomainEvent[] = [
-      { type: 'member.added', roomId: ROOM, userId: 'u' },
-      { type: 'webhooks.changed', roomId: ROOM },
-    ];
-    for (const e of events) bus.publish(e);
-    off();
-    bus.publish({ type: 'member.removed', roomId: ROOM, userId: 'u' });
-    assert.deepEqual(seen, ['member.added', 'webhooks.changed']);
-    assert.deepEqual(errors, ['member.added', 'webhooks.changed', 'member.removed']);
-  });
-});
 
 describe('RoomChannel', () => {
   test('puts events published out of order back in seq order, without reading the store when the late one arrives', async () => {

@@ -21,7 +21,8 @@ import { FakeClock, createWebhook, rawRequest, portOf } from '../../test-support
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
 import { RedisBus } from '../events/redis.js';
 import { createRedis } from '../distributed/redis-client.js';
-import { type Bus, InProcessBus } from '../events/in-process.js';
+import { InProcessBus } from '../events/in-process.js';
+import type { Bus } from '../events/types.js';
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 

@@ -1,0 +1,62 @@
+/**
+ * The Redis bus's safety net (SPEC 9, RELIABILITY D-6, D-8): pub/sub is at-most-once, so every
+ * node polls the store for the rooms its clients have open — every second while Redis is away,
+ * every few seconds otherwise — and hands the gateway each room's latest event when the room is
+ * ahead of what was delivered; the gateway's room channel reads the gap from the store.
+ */
+import type { Store } from '../store/types.js';
+import type { RedisBus } from './redis.js';
+
+export interface StorePollerOptions {
+  store: Store;
+  bus: RedisBus;
+  /** Rooms with subscribers on this node, and the last seq each delivered. */
+  activeRooms: () => ReadonlyMap<string, number>;
+  /** Poll period while Redis is away (≤ 2 s delivery), and while it is healthy (safety net). */
+  degradedMs?: number;
+  healthyMs?: number;
+}
+
+/** Hands the gateway each active room's latest message when it is ahead of what was delivered. */
+export class StorePoller {
+  private timer: NodeJS.Timeout | undefined;
+  private lastRun = 0;
+  private running = false;
+
+  constructor(private readonly options: StorePollerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), Math.min(this.options.degradedMs ?? 1000, 1000));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    const period = this.options.bus.healthy ? (this.options.healthyMs ?? 5000) : (this.options.degradedMs ?? 1000);
+    if (this.running || Date.now() - this.lastRun < period - 50) return;
+    this.running = true;
+    this.lastRun = Date.now();
+    try {
+      await this.pollOnce();
+    } catch {
+      /* store away: the next tick tries again */
+    } finally {
+      this.running = false;
+    }
+  }
+
+  async pollOnce(): Promise<void> {
+    for (const [roomId, position] of this.options.activeRooms()) {
+      const room = await this.options.store.getRoom(roomId);
+      if (!room || room.lastSeq <= position) continue;
+      // The room's last event (a message or a change of one): the gateway's room channel sees the
+      // gap up to its seq and reads the rest from the store.
+      const [latest] = await this.options.store.listRoomEvents(roomId, room.lastSeq - 1, 1);
+      if (latest?.kind === 'created') this.options.bus.publishLocal({ type: 'message.created', message: latest.message });
+      else if (latest) this.options.bus.publishLocal({ type: 'message.changed', event: latest });
+    }
+  }
+}
