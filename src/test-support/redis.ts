@@ -4,6 +4,19 @@
  */
 export const testRedisUrl = process.env.CARILLON_TEST_REDIS_URL;
 
+/**
+ * The test Redis with another database selected (1–15; the servers the tests start use 0). For
+ * tests that write the node registry (one sorted set per database, shared by every node on it):
+ * there, their nodes do not count among other tests' servers, and a test that moves its own clock
+ * evicts no one else's nodes. One database per test file, as files run in parallel. Pub/sub
+ * ignores databases.
+ */
+export function testRedisUrlWithDb(db: number): string {
+  const url = new URL(testRedisUrl!);
+  url.pathname = `/${db}`;
+  return url.toString();
+}
+
 export function redisAvailable(): boolean {
   if (testRedisUrl) return true;
   if (process.env.CARILLON_REQUIRE_SERVICES === '1') throw new Error('CARILLON_REQUIRE_SERVICES=1 but CARILLON_TEST_REDIS_URL is not set');

@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Clock } from '../services/context.js';
-import type { Store } from '../store/types.js';
-import { NodeRegistry } from '../presence/node-registry.js';
 import { RedisBus } from '../events/redis.js';
 import { StorePoller } from '../events/store-poller.js';
-import { createRedis, whenReady } from './redis-client.js';
+import { NodeRegistry } from '../presence/node-registry.js';
 import { RedisPresence } from '../presence/redis.js';
 import { RedisRateLimiter } from '../rate-limit/redis.js';
+import { type Clock, systemClock } from '../services/context.js';
+import type { Store } from '../store/types.js';
+import { createRedis, whenReady } from './redis-client.js';
 
 export interface Distributed {
   nodeId: string;
@@ -26,6 +26,11 @@ export interface Distributed {
   close(): Promise<void>;
 }
 
+/**
+ * `clock` is the application's (the rate limiter's degraded fallback reads it). Heartbeats and
+ * poll periods use the system clock: they are compared with other nodes' and with real timers,
+ * so a test that freezes the application's clock does not freeze them.
+ */
 export async function startDistributed(config: Config, store: Store, logger: Logger, clock: Clock): Promise<Distributed> {
   const url = config.redisUrl!;
   const nodeId = randomUUID();
@@ -34,7 +39,7 @@ export async function startDistributed(config: Config, store: Store, logger: Log
   const sub = createRedis(url, logger, 'subscribe');
   // Start even if Redis is down (degraded); it is used as soon as it answers.
   if (!(await whenReady(commands))) logger.warn('Redis did not answer at start: running degraded until it does');
-  const registry = new NodeRegistry(commands, nodeId);
+  const registry = new NodeRegistry(commands, nodeId, systemClock);
   await registry.start();
   const bus = new RedisBus(pub, sub, nodeId, (err, event) => logger.error({ err, event: event.type }, 'an event subscriber failed'));
   const presence = new RedisPresence(commands, registry, bus);
@@ -53,7 +58,7 @@ export async function startDistributed(config: Config, store: Store, logger: Log
     presence,
     rateLimiter,
     attach(app) {
-      poller = new StorePoller({ store, bus, activeRooms: () => app.carillon.stream.activeRooms() });
+      poller = new StorePoller({ store, bus, clock: systemClock, activeRooms: () => app.carillon.stream.activeRooms() });
       poller.start();
     },
     async close() {

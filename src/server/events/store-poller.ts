@@ -4,6 +4,7 @@
  * every few seconds otherwise — and hands the gateway each room's latest event when the room is
  * ahead of what was delivered; the gateway's room channel reads the gap from the store.
  */
+import type { Clock } from '../services/context.js';
 import type { Store } from '../store/types.js';
 import type { RedisBus } from './redis.js';
 
@@ -12,6 +13,8 @@ export interface StorePollerOptions {
   bus: RedisBus;
   /** Rooms with subscribers on this node, and the last seq each delivered. */
   activeRooms: () => ReadonlyMap<string, number>;
+  /** What the poll periods are measured with. */
+  clock: Clock;
   /** Poll period while Redis is away (≤ 2 s delivery), and while it is healthy (safety net). */
   degradedMs?: number;
   healthyMs?: number;
@@ -20,7 +23,8 @@ export interface StorePollerOptions {
 /** Hands the gateway each active room's latest message when it is ahead of what was delivered. */
 export class StorePoller {
   private timer: NodeJS.Timeout | undefined;
-  private lastRun = 0;
+  /** Clock time of the last poll: none yet, so the first tick polls. */
+  private lastRun = Number.NEGATIVE_INFINITY;
   private running = false;
 
   constructor(private readonly options: StorePollerOptions) {}
@@ -34,11 +38,13 @@ export class StorePoller {
     if (this.timer) clearInterval(this.timer);
   }
 
-  private async tick(): Promise<void> {
+  /** The timer's tick (every second at most): polls once the period for the bus's state has passed. */
+  async tick(): Promise<void> {
     const period = this.options.bus.healthy ? (this.options.healthyMs ?? 5000) : (this.options.degradedMs ?? 1000);
-    if (this.running || Date.now() - this.lastRun < period - 50) return;
+    const now = this.options.clock.now();
+    if (this.running || now - this.lastRun < period - 50) return;
     this.running = true;
-    this.lastRun = Date.now();
+    this.lastRun = now;
     try {
       await this.pollOnce();
     } catch {

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { eventually, redisAvailable, testRedisUrl } from '../../test-support/redis.js';
+import { eventually, redisAvailable, testRedisUrlWithDb } from '../../test-support/redis.js';
 import { createRedis, whenReady } from '../distributed/redis-client.js';
-import type { DomainEvent, EventSink } from '../services/context.js';
+import { type DomainEvent, type EventSink, systemClock } from '../services/context.js';
 import { InProcessPresence } from './in-process.js';
 import { NodeRegistry } from './node-registry.js';
 import { RedisPresence } from './redis.js';
@@ -82,7 +82,8 @@ describe('PresenceTracker contract: RedisPresence', { skip: !redisAvailable() },
   let redis: Redis;
   const registries: NodeRegistry[] = [];
   before(async () => {
-    redis = createRedis(testRedisUrl!, { warn: () => {}, info: () => {} }, 'presence-contract');
+    // Database 3: this file's node registry (see testRedisUrlWithDb).
+    redis = createRedis(testRedisUrlWithDb(3), { warn: () => {}, info: () => {} }, 'presence-contract');
     assert.ok(await whenReady(redis), 'Redis answers');
   });
   after(async () => {
@@ -91,7 +92,7 @@ describe('PresenceTracker contract: RedisPresence', { skip: !redisAvailable() },
   });
 
   contract(() => async (events) => {
-    const registry = new NodeRegistry(redis, `contract-${randomUUID()}`);
+    const registry = new NodeRegistry(redis, `contract-${randomUUID()}`, systemClock);
     registries.push(registry);
     await registry.beat();
     return new RedisPresence(redis, registry, events);

@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { freePort } from '../../test-support/net.js';
-import { eventually, redisAvailable, testRedisUrl } from '../../test-support/redis.js';
+import { eventually, redisAvailable, testRedisUrlWithDb } from '../../test-support/redis.js';
+import { FakeClock } from '../../test-support/webhooks.js';
 import { createRedis, whenReady } from '../distributed/redis-client.js';
 import { type DomainEvent, PresenceUnavailableError } from '../services/context.js';
 import { NodeRegistry } from './node-registry.js';
@@ -20,7 +21,8 @@ const quiet = { warn: () => {}, info: () => {} };
 describe('RedisPresence across nodes', { skip: !redisAvailable() }, () => {
   const conns: Redis[] = [];
   const conn = async (name: string) => {
-    const r = createRedis(testRedisUrl!, quiet, name);
+    // Database 1: this file's node registry (see testRedisUrlWithDb).
+    const r = createRedis(testRedisUrlWithDb(1), quiet, name);
     conns.push(r);
     assert.ok(await whenReady(r), `Redis answers (${name})`);
     return r;
@@ -35,8 +37,9 @@ describe('RedisPresence across nodes', { skip: !redisAvailable() }, () => {
   test('presence is the union over live nodes; a node that stops beating stops counting', async () => {
     const events: DomainEvent[] = [];
     const sink = { publish: (e: DomainEvent) => events.push(e) };
-    const regA = new NodeRegistry(await conn('reg-a'), `a-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
-    const regB = new NodeRegistry(await conn('reg-b'), `b-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
+    const clock = new FakeClock();
+    const regA = new NodeRegistry(await conn('reg-a'), `a-${randomUUID()}`, clock, { ttlMs: 1000, heartbeatMs: 100_000 });
+    const regB = new NodeRegistry(await conn('reg-b'), `b-${randomUUID()}`, clock, { ttlMs: 1000, heartbeatMs: 100_000 });
     await regA.beat();
     await regB.beat();
     await regA.beat();
@@ -51,7 +54,7 @@ describe('RedisPresence across nodes', { skip: !redisAvailable() }, () => {
     pb.close(room, 'u2'); // one of two connections: still present
     assert.ok((await pa.presentUserIds(room)).has('u2'));
     // Node B dies (no more heartbeats): after the TTL node A no longer counts its clients.
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(1100);
     await regA.beat();
     assert.deepEqual([...(await pa.presentUserIds(room))], ['u1']);
     assert.ok(events.some((e) => e.type === 'presence.changed' && e.userId === 'u1' && e.present));
@@ -62,8 +65,9 @@ describe('RedisPresence across nodes', { skip: !redisAvailable() }, () => {
   test('leaving on one node while the room is open on another changes nothing; shutting a node down removes its clients', async () => {
     const events: DomainEvent[] = [];
     const sink = { publish: (e: DomainEvent) => events.push(e) };
-    const regA = new NodeRegistry(await conn('reg-a2'), `a-${randomUUID()}`, { heartbeatMs: 100_000 });
-    const regB = new NodeRegistry(await conn('reg-b2'), `b-${randomUUID()}`, { heartbeatMs: 100_000 });
+    const clock = new FakeClock();
+    const regA = new NodeRegistry(await conn('reg-a2'), `a-${randomUUID()}`, clock, { heartbeatMs: 100_000 });
+    const regB = new NodeRegistry(await conn('reg-b2'), `b-${randomUUID()}`, clock, { heartbeatMs: 100_000 });
     await regA.beat();
     await regB.beat();
     await regA.beat();
@@ -96,7 +100,7 @@ describe('RedisPresence with Redis unreachable (no Redis needed)', () => {
     // Nothing listens there: with the offline queue off, every command fails at once.
     const dead = createRedis(`redis://127.0.0.1:${port}`, quiet, 'dead');
     try {
-      const registry = new NodeRegistry(dead, `n-${randomUUID()}`, { ttlMs: 1000, heartbeatMs: 100_000 });
+      const registry = new NodeRegistry(dead, `n-${randomUUID()}`, new FakeClock(), { ttlMs: 1000, heartbeatMs: 100_000 });
       const presence = new RedisPresence(dead, registry, { publish: () => {} });
       const room = randomUUID();
       presence.open(room, 'u1');
