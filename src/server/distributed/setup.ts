@@ -1,7 +1,9 @@
 /**
  * The distributed mode (SPEC 9): with REDIS_URL, the rate limiter, presence and fan-out move to
- * Redis so any number of identical nodes behave as one. Everything here degrades rather than
- * fails while Redis is away (RELIABILITY D-6): per-node rate/N, local presence, store polling.
+ * Redis so any number of identical nodes behave as one. This file only wires up the Redis
+ * implementations (rate-limit/redis.ts, presence/redis.ts with presence/node-registry.ts,
+ * events/redis.ts with events/store-poller.ts). Everything degrades rather than fails while
+ * Redis is away (RELIABILITY D-6): per-node rate/N, local presence, store polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';

@@ -1,6 +1,7 @@
-/** Counting one node's client connections per room and user, for both presence trackers. */
-
-/** This process's clients: room → user → number of that user's connections with the room open. */
+/**
+ * This process's clients: room → user → number of that user's connections with the room open.
+ * Both trackers count with it (in-process.ts, and redis.ts for this node's own clients).
+ */
 export class ConnectionCounts {
   private readonly rooms = new Map<string, Map<string, number>>();
 

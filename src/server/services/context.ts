@@ -8,7 +8,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Who is present in a room (SPEC 1). The realtime layer provides the real one. */
+/** Who is present in a room (SPEC 1). The presence trackers (presence/) provide the real one. */
 export interface PresenceReader {
   /**
    * Who has the room open, on every node. When the other nodes' presence cannot be read (Redis
