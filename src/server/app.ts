@@ -28,9 +28,11 @@ import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
-import { type Bus, InProcessBus } from './realtime/bus.js';
+import { InProcessBus } from './events/in-process.js';
+import type { Bus } from './events/types.js';
 import { StreamGateway, type StreamGatewayOptions } from './realtime/gateway.js';
-import { InProcessPresence, type PresenceTracker } from './realtime/presence.js';
+import { InProcessPresence } from './presence/in-process.js';
+import type { PresenceTracker } from './presence/types.js';
 import { type Clock, type DomainEvent, type EventSink, type ServiceContext, systemClock } from './services/context.js';
 import { MessageService } from './services/message-service.js';
 import { MessageChangeService } from './services/message-change-service.js';
@@ -41,7 +43,8 @@ import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
 import type { WebhookFormatsOptions } from './webhooks/formats/routes.js';
-import { MemoryRateLimiter, type RateLimiter } from './webhooks/rate-limiter.js';
+import { MemoryRateLimiter } from './rate-limit/memory.js';
+import type { RateLimiter } from './rate-limit/types.js';
 import { IdempotencyPurger } from './webhooks/idempotency.js';
 import { WebhookService } from './webhooks/webhook-service.js';
 import { DeliveryLog } from './webhooks/delivery-log.js';
@@ -63,9 +66,9 @@ export const API_BODY_LIMIT = 1024 * 1024;
 export interface AppDeps {
   store: Store;
   clock?: Clock;
-  /** Who has which room open; default: in this process (realtime/presence.ts). */
+  /** Who has which room open; default: in this process (presence/in-process.ts). */
   presence?: PresenceTracker;
-  /** Where committed events go for live delivery; default: an in-process bus (realtime/bus.ts). */
+  /** Where committed events go for live delivery; default: an in-process bus (events/in-process.ts). */
   bus?: Bus;
   /** Also receives every event (besides the bus), e.g. a test recorder. */
   events?: EventSink;

@@ -338,7 +338,7 @@ export class RedisServer {
     }
   }
 
-  /** nodeId → last heartbeat (ms) from the nodes' registry (src/server/distributed/node-registry.ts). */
+  /** nodeId → last heartbeat (ms) from the nodes' registry (src/server/presence/node-registry.ts). */
   async heartbeats(): Promise<Map<string, number>> {
     return this.withClient(async (r) => {
       const flat = await r.zrange('carillon:nodes', '0', '-1', 'WITHSCORES');

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { type AppDeps, buildApp } from '../server/app.js';
 import { type Config, loadConfig } from '../server/config.js';
 import type { Clock } from '../server/services/context.js';
-import type { RateLimiter } from '../server/webhooks/rate-limiter.js';
+import type { RateLimiter } from '../server/rate-limit/types.js';
 import { type BackendInstance, type BackendName, openBackend } from './backends.js';
 
 export interface TestServer {

@@ -1,19 +1,22 @@
 /**
  * The distributed mode (SPEC 9): with REDIS_URL, the rate limiter, presence and fan-out move to
- * Redis so any number of identical nodes behave as one. Everything here degrades rather than
- * fails while Redis is away (RELIABILITY D-6): per-node rate/N, local presence, store polling.
+ * Redis so any number of identical nodes behave as one. This file only wires up the Redis
+ * implementations (rate-limit/redis.ts, presence/redis.ts with presence/node-registry.ts,
+ * events/redis.ts with events/store-poller.ts). Everything degrades rather than fails while
+ * Redis is away (RELIABILITY D-6): per-node rate/N, local presence, store polling.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Clock } from '../services/context.js';
+import { RedisBus } from '../events/redis.js';
+import { StorePoller } from '../events/store-poller.js';
+import { NodeRegistry } from '../presence/node-registry.js';
+import { RedisPresence } from '../presence/redis.js';
+import { RedisRateLimiter } from '../rate-limit/redis.js';
+import { type Clock, systemClock } from '../services/context.js';
 import type { Store } from '../store/types.js';
-import { NodeRegistry } from './node-registry.js';
-import { RedisBus, StorePoller } from './redis-bus.js';
 import { createRedis, whenReady } from './redis-client.js';
-import { RedisPresence } from './redis-presence.js';
-import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 export interface Distributed {
   nodeId: string;
@@ -25,6 +28,11 @@ export interface Distributed {
   close(): Promise<void>;
 }
 
+/**
+ * `clock` is the application's (the rate limiter's degraded fallback reads it). Heartbeats and
+ * poll periods use the system clock: they are compared with other nodes' and with real timers,
+ * so a test that freezes the application's clock does not freeze them.
+ */
 export async function startDistributed(config: Config, store: Store, logger: Logger, clock: Clock): Promise<Distributed> {
   const url = config.redisUrl!;
   const nodeId = randomUUID();
@@ -33,7 +41,7 @@ export async function startDistributed(config: Config, store: Store, logger: Log
   const sub = createRedis(url, logger, 'subscribe');
   // Start even if Redis is down (degraded); it is used as soon as it answers.
   if (!(await whenReady(commands))) logger.warn('Redis did not answer at start: running degraded until it does');
-  const registry = new NodeRegistry(commands, nodeId);
+  const registry = new NodeRegistry(commands, nodeId, systemClock);
   await registry.start();
   const bus = new RedisBus(pub, sub, nodeId, (err, event) => logger.error({ err, event: event.type }, 'an event subscriber failed'));
   const presence = new RedisPresence(commands, registry, bus);
@@ -52,7 +60,7 @@ export async function startDistributed(config: Config, store: Store, logger: Log
     presence,
     rateLimiter,
     attach(app) {
-      poller = new StorePoller({ store, bus, activeRooms: () => app.carillon.stream.activeRooms() });
+      poller = new StorePoller({ store, bus, clock: systemClock, activeRooms: () => app.carillon.stream.activeRooms() });
       poller.start();
     },
     async close() {

@@ -19,7 +19,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Clock, PresenceReader } from '../services/context.js';
 import { type ClaimedDelivery, type DeliveryOutcomes, type FanOutRoom, type NewDelivery, type PushStore, isEmptyOutcomes } from '../store/push-store.js';
-import { OncePerKey } from '../webhooks/rate-limiter.js';
+import { OncePerKey } from '../rate-limit/once-per-key.js';
 import type { EndpointPolicy } from './endpoint-policy.js';
 import { messagePayload } from './payload.js';
 import { planPushes } from './recipients.js';

@@ -20,7 +20,7 @@ import { presentRoom } from '../services/room-service.js';
 import type { Store, UserRecord } from '../store/types.js';
 import { MessageEntry, encodeFrame } from './frames.js';
 import type { Logger } from './gateway.js';
-import type { PresenceTracker } from './presence.js';
+import type { PresenceTracker } from '../presence/types.js';
 import type { RoomChannel } from './room-channel.js';
 
 export interface ConnectionHost {

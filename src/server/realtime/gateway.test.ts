@@ -13,8 +13,9 @@ import { LIMITS } from '../../shared/limits.js';
 import { availableBackends } from '../../test-support/backends.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
 import { createRedis } from '../distributed/redis-client.js';
-import { RedisBus } from '../distributed/redis-bus.js';
-import { type Bus, InProcessBus } from './bus.js';
+import { RedisBus } from '../events/redis.js';
+import { InProcessBus } from '../events/in-process.js';
+import type { Bus } from '../events/types.js';
 import { type TestServer, type TestUser, addMember, call, createRoom, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { StreamClient, refusedUpgrade } from '../../test-support/stream-client.js';
 

@@ -5,8 +5,8 @@
  * only, pings sockets, and closes them with 1012 on shutdown. The protocol is in
  * src/shared/stream-protocol.ts; per-socket ordering, resume and budget in connection.ts.
  *
- * The gateway does not care where events come from: it subscribes to a Bus, which is in-process
- * now and Redis in the distributed mode (issue 8).
+ * The gateway does not care where events come from: it subscribes to a Bus (src/server/events/),
+ * in-process on one node and through Redis in the distributed mode.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -23,10 +23,10 @@ import { type CredentialSource, isSameOrigin, requestToken } from '../http/auth.
 import { type AuthService, hashSessionToken } from '../services/auth-service.js';
 import type { DomainEvent } from '../services/context.js';
 import { type Store, StoreUnavailableError, type UserRecord } from '../store/types.js';
-import type { Bus } from './bus.js';
+import type { Bus } from '../events/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { encodeFrame } from './frames.js';
-import type { PresenceTracker } from './presence.js';
+import type { PresenceTracker } from '../presence/types.js';
 import { RoomChannel } from './room-channel.js';
 
 /** The part of a pino / Fastify logger the realtime layer uses. */

@@ -1,16 +1,14 @@
 /**
- * The realtime parts without sockets: the bus, presence counting, a room channel's ordering and
- * gap filling (with a scripted store), frame serialization and client-frame parsing.
+ * The realtime parts without sockets: a room channel's ordering and gap filling (with a scripted
+ * store), frame serialization and client-frame parsing. (The bus and presence have their own
+ * folders and contract tests: events/, presence/.)
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { DomainEvent } from '../services/context.js';
 import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
-import { InProcessBus } from './bus.js';
 import { type RoomSub, parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
 import type { Logger } from './gateway.js';
-import { InProcessPresence } from './presence.js';
 import { RoomChannel } from './room-channel.js';
 
 const ROOM = 'room-1';
@@ -65,48 +63,6 @@ function recorder(channel: RoomChannel) {
     until: (n: number) => (seqs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { n, resolve }))),
   };
 }
-
-describe('InProcessBus', () => {
-  test('delivers in publish order to every subscriber; a failing one neither fails the publisher nor starves the others', () => {
-    const errors: string[] = [];
-    const bus = new InProcessBus((_err, e) => errors.push(e.type));
-    const seen: string[] = [];
-    bus.subscribe(() => {
-      throw new Error('boom');
-    });
-    const off = bus.subscribe((e) => seen.push(e.type));
-    const events: DomainEvent[] = [
-      { type: 'member.added', roomId: ROOM, userId: 'u' },
-      { type: 'webhooks.changed', roomId: ROOM },
-    ];
-    for (const e of events) bus.publish(e);
-    off();
-    bus.publish({ type: 'member.removed', roomId: ROOM, userId: 'u' });
-    assert.deepEqual(seen, ['member.added', 'webhooks.changed']);
-    assert.deepEqual(errors, ['member.added', 'webhooks.changed', 'member.removed']);
-  });
-});
-
-describe('InProcessPresence', () => {
-  test('present while at least one connection has the room open; one event per change', async () => {
-    const events: DomainEvent[] = [];
-    const presence = new InProcessPresence({ publish: (e) => events.push(e) });
-    presence.open(ROOM, 'bob');
-    presence.open(ROOM, 'bob'); // phone too
-    presence.open('other', 'bob');
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
-    presence.close(ROOM, 'bob');
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], ['bob']);
-    presence.close(ROOM, 'bob');
-    presence.close(ROOM, 'bob'); // an extra close is harmless
-    assert.deepEqual([...(await presence.presentUserIds(ROOM))], []);
-    assert.deepEqual(events, [
-      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: true },
-      { type: 'presence.changed', roomId: 'other', userId: 'bob', present: true },
-      { type: 'presence.changed', roomId: ROOM, userId: 'bob', present: false },
-    ]);
-  });
-});
 
 describe('RoomChannel', () => {
   test('puts events published out of order back in seq order, without reading the store when the late one arrives', async () => {

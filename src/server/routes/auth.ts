@@ -5,7 +5,7 @@ import { clearSessionCookie, setSessionCookie } from '../http/auth.js';
 import { presentUser } from '../http/presenters.js';
 import { NewUserBody, TokenAndUser, User, errors } from '../http/schemas.js';
 import { isAppError } from '../errors.js';
-import { SignInThrottle } from '../http/sign-in-throttle.js';
+import { SignInThrottle } from '../rate-limit/sign-in-throttle.js';
 import type { RouteContext } from './context.js';
 
 export const authRoutes = (rc: RouteContext): FastifyPluginAsyncTypebox => async (app) => {

@@ -19,9 +19,10 @@ import { loadVectors } from '../../test-support/shared-dir.js';
 import { StreamClient } from '../../test-support/stream-client.js';
 import { FakeClock, createWebhook, rawRequest, portOf } from '../../test-support/webhooks.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
-import { RedisBus } from '../distributed/redis-bus.js';
+import { RedisBus } from '../events/redis.js';
 import { createRedis } from '../distributed/redis-client.js';
-import { type Bus, InProcessBus } from '../realtime/bus.js';
+import { InProcessBus } from '../events/in-process.js';
+import type { Bus } from '../events/types.js';
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 

@@ -1,11 +1,11 @@
 /**
- * Failed sign-ins are limited per client address and per address and account (http/sign-in-throttle.ts):
+ * Failed sign-ins are limited per client address and per address and account (rate-limit/sign-in-throttle.ts):
  * past the budget, 429 with Retry-After before the password is checked; an account is never locked
  * for everyone; the budget refills; a security event is logged without any password.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_FAILURES_PER_ADDRESS } from '../http/sign-in-throttle.js';
+import { SIGN_IN_FAILURES_PER_ACCOUNT, SIGN_IN_FAILURES_PER_ADDRESS } from '../rate-limit/sign-in-throttle.js';
 import { type TestServer, type TestUser, createUser, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { FakeClock, portOf, rawRequest } from '../../test-support/webhooks.js';
 

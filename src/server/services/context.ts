@@ -8,7 +8,7 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Who is present in a room (SPEC 1). The realtime layer provides the real one. */
+/** Who is present in a room (SPEC 1). The presence trackers (presence/) provide the real one. */
 export interface PresenceReader {
   /**
    * Who has the room open, on every node. When the other nodes' presence cannot be read (Redis
@@ -58,7 +58,7 @@ export type DomainEvent =
    * these users (the room's administrators when the notice was made), on every node.
    */
   | { type: 'webhook.failing'; adminUserIds: string[]; frame: import('../../shared/stream-protocol.js').WebhookFailingFrame }
-  /** From the presence tracker (realtime/presence.ts), so every node's gateway can tell the room. */
+  /** From the presence tracker (presence/types.ts), so every node's gateway can tell the room. */
   | { type: 'presence.changed'; roomId: string; userId: string; present: boolean };
 
 export interface EventSink {

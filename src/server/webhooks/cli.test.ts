@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { type TestServer, type TestUser, TEST_SECRET, call, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { repoRoot } from '../../test-support/shared-dir.js';
-import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import type { RateDecision, RateLimiter } from '../rate-limit/types.js';
 
 const run = promisify(execFile);
 const cliPath = join(repoRoot, 'dist', 'cli', 'main.js');

@@ -11,7 +11,7 @@
  *
  * The checks run in the SPEC 2.3 order, each before any work the next one needs:
  *   onRequest    URL → 403 InvalidWebhook / 404 WebhookNotFound (before the body is read), or 429 once
- *                an address or webhook id is past its budget of such failures (failed-auth.ts)
+ *                an address or webhook id is past its budget of such failures (rate-limit/failed-auth.ts)
  *                rate → 429 Throttled + Retry-After (only authenticated requests spend tokens; the
  *                webhook's own rate and burst, issue 15); from here on every answer carries
  *                X-RateLimit-Limit / -Remaining / -Reset (onSend)
@@ -32,9 +32,9 @@ import type { Metrics } from '../http/metrics.js';
 import { checkContentSize } from '../services/content.js';
 import type { Clock } from '../services/context.js';
 import type { MessageService, WebhookSender } from '../services/message-service.js';
-import { FailedAuthGuard } from './failed-auth.js';
+import { FailedAuthGuard } from '../rate-limit/failed-auth.js';
 import { checkUpdateKey, parseWebhookBody } from './payload.js';
-import type { RateDecision, RateLimiter } from './rate-limiter.js';
+import type { RateDecision, RateLimiter } from '../rate-limit/types.js';
 import { idempotencyKeyOf } from './idempotency.js';
 import { IdempotentRepeatError } from '../store/types.js';
 import { isWebhookId } from './tokens.js';

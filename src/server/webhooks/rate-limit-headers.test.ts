@@ -12,7 +12,7 @@ import { testRedisUrl } from '../../test-support/redis.js';
 import { type TestServer, type TestUser, call, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
 import { FakeClock, type RawResponse, type TestWebhook, createWebhook, portOf, rawRequest, regenerateWebhook, storedMessages } from '../../test-support/webhooks.js';
 import { createRedis } from '../distributed/redis-client.js';
-import { RedisRateLimiter } from '../distributed/redis-rate-limiter.js';
+import { RedisRateLimiter } from '../rate-limit/redis.js';
 
 type LimiterKind = 'memory' | 'redis';
 

@@ -4,7 +4,8 @@
  * clients stop being present and the per-node fallback rate uses the right N.
  */
 import type { Redis } from 'ioredis';
-import { KEY_PREFIX } from './redis-client.js';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
+import type { Clock } from '../services/context.js';
 
 const NODES_KEY = `${KEY_PREFIX}nodes`;
 
@@ -17,6 +18,8 @@ export class NodeRegistry {
   constructor(
     private readonly redis: Redis,
     readonly nodeId: string,
+    /** Heartbeat times; every node of a deployment must read the same time (the system clock). */
+    private readonly clock: Clock,
     private readonly options: { heartbeatMs?: number; ttlMs?: number } = {},
   ) {}
 
@@ -32,7 +35,7 @@ export class NodeRegistry {
 
   /** Refreshes this node's heartbeat and the set of live nodes. */
   async beat(): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     try {
       const [, , members] = (await this.redis
         .multi()

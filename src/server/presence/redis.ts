@@ -5,10 +5,11 @@
  * being present within the heartbeat TTL. While Redis is away, readers see this node's clients only.
  */
 import type { Redis } from 'ioredis';
-import { ConnectionCounts, type PresenceTracker } from '../realtime/presence.js';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
 import { type EventSink, PresenceUnavailableError } from '../services/context.js';
+import { ConnectionCounts } from './connection-counts.js';
 import type { NodeRegistry } from './node-registry.js';
-import { KEY_PREFIX } from './redis-client.js';
+import type { PresenceTracker } from './types.js';
 
 const roomKey = (roomId: string) => `${KEY_PREFIX}presence:${roomId}`;
 

@@ -10,7 +10,8 @@
  */
 import { AppError } from '../errors.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, OncePerKey } from '../webhooks/rate-limiter.js';
+import { MemoryRateLimiter } from './memory.js';
+import { OncePerKey } from './once-per-key.js';
 
 /** Failed sign-ins allowed at once from one address, refilled over 10 minutes. */
 export const SIGN_IN_FAILURES_PER_ADDRESS = 20;

@@ -5,9 +5,10 @@
  * rate/N (N = nodes last seen alive): degraded, never unlimited (RELIABILITY D-6).
  */
 import type { Redis } from 'ioredis';
+import { KEY_PREFIX } from '../distributed/redis-client.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, type RateDecision, type RateLimiter, type RateLimits, rateDecision } from '../webhooks/rate-limiter.js';
-import { KEY_PREFIX } from './redis-client.js';
+import { MemoryRateLimiter } from './memory.js';
+import { type RateDecision, type RateLimiter, type RateLimits, rateDecision } from './types.js';
 
 const TOKEN_BUCKET = `
 local key = KEYS[1]
@@ -31,6 +32,9 @@ redis.call('PEXPIRE', key, math.ceil(burst / rate) + 1000)
 -- The tokens left as text: a Lua number in a reply is truncated to an integer.
 return {ok, tostring(tokens)}
 `;
+
+/** The Redis key of `key`'s bucket: a hash of `tokens` and `at` (Redis time, ms), expiring once it would be full again. */
+export const redisBucketKey = (key: string) => `${KEY_PREFIX}rl:${key}`;
 
 export interface RedisRateLimiterOptions {
   redis: Redis;
@@ -60,7 +64,7 @@ export class RedisRateLimiter implements RateLimiter {
     const l = limits ?? this.options;
     try {
       const [ok, tokens] = (await (redis as unknown as { carillonTokenBucket(k: string, r: string, b: string): Promise<[number, string]> }).carillonTokenBucket(
-        `${KEY_PREFIX}rl:${key}`,
+        redisBucketKey(key),
         String(l.ratePerSecond / 1000),
         String(l.burst),
       )) as [number, string];

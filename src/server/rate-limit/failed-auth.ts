@@ -15,7 +15,8 @@
  */
 import { AppError } from '../errors.js';
 import type { Clock } from '../services/context.js';
-import { MemoryRateLimiter, OncePerKey } from './rate-limiter.js';
+import { MemoryRateLimiter } from './memory.js';
+import { OncePerKey } from './once-per-key.js';
 
 /** Failed requests allowed at once per address and per webhook id, and refilled per minute. */
 export const FAILED_AUTH_BUDGET = 30;
