@@ -26,16 +26,9 @@ import { type Store, StoreUnavailableError, type UserRecord } from '../store/typ
 import type { Bus } from './bus.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { encodeFrame } from './frames.js';
+import type { Logger } from './logger.js';
 import type { PresenceTracker } from './presence.js';
 import { RoomChannel } from './room-channel.js';
-
-/** The part of a pino / Fastify logger the realtime layer uses. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface StreamGatewayOptions {
   config: Config;
