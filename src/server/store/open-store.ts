@@ -1,5 +1,6 @@
 /** Chooses and opens the store from the configuration: PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR. */
-import { KyselyStore, type MessageAppender } from './kysely-store.js';
+import type { MessageAppender } from './group-commit.js';
+import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
 import { type Store, StoreUnavailableError } from './types.js';
 
