@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
 import { handleClientError } from './http/client-error.js';
-import { errorBody, handleError } from './http/error-handler.js';
+import { handleError, sendAppError } from './http/error-handler.js';
 import { installExpectContinue } from './http/expect-continue.js';
 import { installRequestHooks } from './http/hooks.js';
 import { type Metrics, installMetrics } from './http/metrics.js';
@@ -181,7 +181,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const e =
         undecodableWebhookUrlError(req.method, req.url) ??
         new AppError('InvalidRequest', `The URL cannot be decoded (${err.code === 'FST_ERR_BAD_URL' ? 'a broken %-escape' : 'malformed'}); check it.`);
-      void (reply as unknown as FastifyReply).code(e.status).headers(e.headers).type('application/json').send(errorBody(e.code, e.message));
+      void sendAppError(reply as unknown as FastifyReply, e);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.headersTimeout = HTTP_TIMEOUTS.headersTimeout;
@@ -253,7 +253,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const web = await registerWebClient(app);
   app.setNotFoundHandler((req, reply) => {
     if (web?.serveFallback(req, reply)) return reply;
-    return reply.code(404).type('application/json').send(errorBody('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`));
+    return sendAppError(reply, new AppError('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`));
   });
 
   installRequestHooks(app, () => state.draining);

@@ -9,7 +9,7 @@ export function installRequestHooks(app: FastifyInstance, isDraining: () => bool
   // While draining after SIGTERM, new requests get a JSON 503 so clients retry elsewhere (SPEC 9).
   app.addHook('onRequest', (req, _reply, done) => {
     if (isDraining() && req.url !== '/healthz') {
-      return done(new AppError('ServiceUnavailable', 'This server is shutting down; retry in a moment.', { 'retry-after': '1', connection: 'close' }));
+      return done(new AppError('ServiceUnavailable', 'This server is shutting down; retry in a moment.', { retryAfterS: 1, headers: { connection: 'close' } }));
     }
     done();
   });

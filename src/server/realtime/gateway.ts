@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import { LIMITS } from '../../shared/limits.js';
 import { CLOSE_RESTART, CLOSE_SIGNED_OUT, STREAM_PATH } from '../../shared/stream-protocol.js';
 import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
 import type { AuthService } from '../services/auth-service.js';
 import type { DomainEvent } from '../services/context.js';
 import type { Store } from '../store/types.js';
@@ -115,37 +116,36 @@ export class StreamGateway implements ConnectionHost {
       socket.on('error', () => {});
       if (pathOf(req.url) !== STREAM_PATH) {
         // Another upgrade handler on this server may own the path; when there is none, answer.
-        if (server.listenerCount('upgrade') <= 1) refuse(socket, 'NotFound', 'Nothing to upgrade here; the stream is at /api/v1/stream.');
+        if (server.listenerCount('upgrade') <= 1) refuse(socket, new AppError('NotFound', 'Nothing to upgrade here; the stream is at /api/v1/stream.'));
         return;
       }
       this.upgrade(req, socket, head).catch((err: unknown) => {
         this.logger.error({ err }, 'stream: upgrade failed');
-        refuse(socket, 'InternalError', 'The stream could not be opened; reconnect in a moment.');
+        refuse(socket, new AppError('InternalError', 'The stream could not be opened; reconnect in a moment.'));
       });
     });
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closing || this.options.isDraining()) {
-      refuse(socket, 'ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { 'Retry-After': '1' });
+      refuse(socket, new AppError('ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { retryAfterS: 1 }));
       return;
     }
     const authenticated = await authenticateUpgrade(req, this.options);
     if ('refusal' in authenticated) {
-      const { code, message, headers } = authenticated.refusal;
-      refuse(socket, code, message, headers);
+      refuse(socket, authenticated.refusal);
       return;
     }
     const { user, sessionId } = authenticated;
     if (socket.destroyed) return;
     if (this.closing) {
-      refuse(socket, 'ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { 'Retry-After': '1' });
+      refuse(socket, new AppError('ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { retryAfterS: 1 }));
       return;
     }
     // A runaway client (a reconnect loop that never closes its sockets) must not hold thousands of them.
     const open = this.byUser.get(user.id)?.size ?? 0;
     if (open >= LIMITS.streamsPerUser) {
-      refuse(socket, 'Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { 'Retry-After': '10' });
+      refuse(socket, new AppError('Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { retryAfterS: 10 }));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, user, this, sessionId)));

@@ -14,8 +14,8 @@ export interface OpsRoutesDeps {
 export function registerOpsRoutes(app: FastifyInstance, { store, metrics, isDraining }: OpsRoutesDeps): void {
   app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: storage reachable and not draining' } }, async () => {
-    if (isDraining()) throw new AppError('ServiceUnavailable', 'This node is shutting down; retry on another node.', { 'retry-after': '1' });
-    if (!(await store.ping())) throw new AppError('ServiceUnavailable', 'The database is unreachable; retry after the time in Retry-After.', { 'retry-after': '5' });
+    if (isDraining()) throw new AppError('ServiceUnavailable', 'This node is shutting down; retry on another node.', { retryAfterS: 1 });
+    if (!(await store.ping())) throw new AppError('ServiceUnavailable', 'The database is unreachable; retry after the time in Retry-After.', { retryAfterS: 5 });
     return { status: 'ready' };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

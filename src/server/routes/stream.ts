@@ -22,7 +22,7 @@ export function registerStreamRoute(api: FastifyInstance): void {
     throw new AppError(
       'UpgradeRequired',
       'This is the live stream, a WebSocket: open it with a WebSocket client (Upgrade: websocket) and Authorization: Bearer <token>.',
-      { upgrade: 'websocket', connection: 'Upgrade' },
+      { headers: { upgrade: 'websocket', connection: 'Upgrade' } },
     );
   });
 }
