@@ -12,8 +12,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, openSync, renameSync, rmSy
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Config, redactUrlPassword } from '../server/config.js';
-import type { CliExtension } from './extensions.js';
-import { type CliIo, UsageError } from './common.js';
+import { type CliExtension, type CliIo, UsageError } from './common.js';
 
 export const BACKUP_HELP = `Usage: carillon backup FILE [--force]
 

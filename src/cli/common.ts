@@ -1,4 +1,4 @@
-/** Helpers shared by the CLI's commands: errors, I/O, and the services on the configured store. */
+/** Helpers shared by the CLI's commands: the command shape, errors, I/O, and the services on the configured store. */
 import type { Config } from '../server/config.js';
 import { type ServiceContext, discardEvents, nobodyPresent, systemClock } from '../server/services/context.js';
 import { RoomService } from '../server/services/room-service.js';
@@ -7,6 +7,14 @@ import { openStore } from '../server/store/open-store.js';
 import type { Store } from '../server/store/types.js';
 
 export class UsageError extends Error {}
+
+export interface CliExtension {
+  /** The command words, e.g. "webhook create" or "post". */
+  words: string;
+  usage: string;
+  summary: string;
+  run(config: Config, args: string[], io: { out: (s: string) => void; err: (s: string) => void }): Promise<number>;
+}
 
 export interface CliIo {
   out: (s: string) => void;

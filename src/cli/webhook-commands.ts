@@ -9,8 +9,7 @@ import { redactUrl } from '../server/http/redact.js';
 import { loadSecret } from '../server/secret.js';
 import { SERVER_ACTOR } from '../server/services/access.js';
 import { WebhookService } from '../server/webhooks/webhook-service.js';
-import type { CliExtension } from './extensions.js';
-import { type CliIo, UsageError, resolveRoom, withServices } from './common.js';
+import { type CliExtension, type CliIo, UsageError, resolveRoom, withServices } from './common.js';
 
 const CREATE_HELP = `Usage: carillon webhook create ROOM NAME
 

@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AppError } from './errors.js';
 import { handleClientError } from './http/client-error.js';
-import { errorBody, handleError } from './http/error-handler.js';
+import { handleError, sendAppError } from './http/error-handler.js';
 import { installExpectContinue } from './http/expect-continue.js';
+import { installRequestHooks } from './http/hooks.js';
 import { type Metrics, installMetrics } from './http/metrics.js';
 import { recordOpenApiRoutes } from './http/openapi.js';
 import { redactUrl } from './http/redact.js';
@@ -25,6 +26,8 @@ import { type Services, makeRouteContext } from './routes/context.js';
 import { roomRoutes } from './routes/rooms.js';
 import { searchRoutes } from './routes/search.js';
 import { messageRoutes } from './routes/messages.js';
+import { registerOpsRoutes } from './routes/ops.js';
+import { registerStreamRoute } from './routes/stream.js';
 import { userRoutes } from './routes/users.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { AuthService } from './services/auth-service.js';
@@ -181,7 +184,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       const e =
         undecodableWebhookUrlError(req.method, req.url) ??
         new AppError('InvalidRequest', `The URL cannot be decoded (${err.code === 'FST_ERR_BAD_URL' ? 'a broken %-escape' : 'malformed'}); check it.`);
-      void (reply as unknown as FastifyReply).code(e.status).headers(e.headers).type('application/json').send(errorBody(e.code, e.message));
+      void sendAppError(reply as unknown as FastifyReply, e);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.headersTimeout = HTTP_TIMEOUTS.headersTimeout;
@@ -253,26 +256,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const web = await registerWebClient(app);
   app.setNotFoundHandler((req, reply) => {
     if (web?.serveFallback(req, reply)) return reply;
-    return reply.code(404).type('application/json').send(errorBody('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`));
+    return sendAppError(reply, new AppError('NotFound', `Nothing at ${req.method} ${redactUrl(req.url).split('?')[0]}; check the path.`));
   });
 
-  // While draining after SIGTERM, new requests get a JSON 503 so clients retry elsewhere (SPEC 9).
-  // (Hooks on every request take Fastify's callback form when they wait for nothing: no promise each.)
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (state.draining && req.url !== '/healthz') {
-      return done(new AppError('ServiceUnavailable', 'This server is shutting down; retry in a moment.', { 'retry-after': '1', connection: 'close' }));
-    }
-    done();
-  });
-
-  // Security headers on everything (RELIABILITY S10): webhook URLs carry secrets, so never leak a referrer.
-  app.addHook('onSend', (req, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
+  installRequestHooks(app, () => state.draining);
 
   app.addSchema(ErrorBody);
   // The OpenAPI document of every route added from here on, built by @fastify/swagger on its first request.
@@ -307,26 +294,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(webhookOpsRoutes(rc, webhookOps));
       await api.register(pushRoutes(rc));
       api.get('/openapi.json', { schema: { hide: true } }, async () => openApi.document());
-      // The stream (SPEC 5) is a WebSocket, served by realtime/gateway.ts on the upgrade. This route
-      // answers a plain GET with 426 and what to do, and puts the stream in the OpenAPI document.
-      api.get('/stream', {
-        schema: {
-          tags: ['stream'],
-          summary: 'Live stream of the user\'s rooms (WebSocket)',
-          description:
-            'Open as a WebSocket (Upgrade: websocket), signed in by Authorization: Bearer or by the session cookie from this server\'s own pages (Origin). ' +
-            'Send {"type":"resume","rooms":{roomId: lastSeq}} first; then open, close and ping. The server sends ready, message.created (with alert), message.updated (an edit, deletion or reaction, at its own seq), ' +
-            'resumed, presence.changed, roster.changed, room.added, room.removed, room.changed, room.read, webhook.failing (room administrators), pong and error frames (src/shared/stream-protocol.ts). ' +
-            'Close codes: 4008 too slow (reconnect and resume), 1012 server restarting (reconnect), 4001 signed out (sign in again). A plain HTTP GET gets 426.',
-          response: { 426: { $ref: 'Error#' } },
-        },
-      }, async () => {
-        throw new AppError(
-          'UpgradeRequired',
-          'This is the live stream, a WebSocket: open it with a WebSocket client (Upgrade: websocket) and Authorization: Bearer <token>.',
-          { upgrade: 'websocket', connection: 'Upgrade' },
-        );
-      });
+      registerStreamRoute(api);
     },
     { prefix: '/api/v1' },
   );
@@ -345,16 +313,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
   );
 
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { tags: ['ops'], summary: 'Readiness: storage reachable and not draining' } }, async () => {
-    if (state.draining) throw new AppError('ServiceUnavailable', 'This node is shutting down; retry on another node.', { 'retry-after': '1' });
-    if (!(await deps.store.ping())) throw new AppError('ServiceUnavailable', 'The database is unreachable; retry after the time in Retry-After.', { 'retry-after': '5' });
-    return { status: 'ready' };
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+  registerOpsRoutes(app, { store: deps.store, metrics, isDraining: () => state.draining });
 
   return app as unknown as FastifyInstance;
 }

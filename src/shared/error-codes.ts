@@ -1,6 +1,7 @@
 /**
  * Every error code the HTTP API and the webhook endpoint can answer, with its status.
- * The codes are the contract (SPEC 2.3, 6); only the HTTP edge turns them into statuses.
+ * The codes are the contract (SPEC 2.3, 6); only the HTTP edge turns them into statuses
+ * (src/server/http/error-handler.ts, httpStatusOf).
  */
 export const ERROR_STATUS = {
   // Webhook endpoint (SPEC 2.3)

@@ -3,6 +3,11 @@
  * CARILLON_TEST_DATABASE_URL points at a server (CI starts one; scripts/test-services.sh does the
  * same on a developer machine). Missing PostgreSQL is a loud skip, or a failure under
  * CARILLON_REQUIRE_SERVICES=1 (CI).
+ *
+ * 'sqlite' is the server's SQLite: messages committed by the writer thread. 'sqlite-inline' is SQLite
+ * without it (messages committed on the main connection, the portable group commit): only the suites
+ * that exercise the append path ask for it (availableBackends({ sqliteInline: true })), so that both
+ * append paths are tested without running every suite a third time.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +17,9 @@ import pg from 'pg';
 import { openStore } from '../server/store/open-store.js';
 import type { Store } from '../server/store/types.js';
 
-export type BackendName = 'sqlite' | 'postgres';
+/** The backends a server runs on (what most suites loop over). */
+export type DialectBackendName = 'sqlite' | 'postgres';
+export type BackendName = DialectBackendName | 'sqlite-inline';
 
 export interface BackendInstance {
   name: BackendName;
@@ -26,8 +33,16 @@ export interface BackendInstance {
 const pgAdminUrl = process.env.CARILLON_TEST_DATABASE_URL;
 let warned = false;
 
-export function availableBackends(): BackendName[] {
-  if (pgAdminUrl) return ['sqlite', 'postgres'];
+export interface AvailableBackendsOptions {
+  /** Also SQLite without the writer thread ('sqlite-inline'): for the suites of the append path. */
+  sqliteInline?: boolean;
+}
+
+export function availableBackends(): DialectBackendName[];
+export function availableBackends(options: AvailableBackendsOptions): BackendName[];
+export function availableBackends(options: AvailableBackendsOptions = {}): BackendName[] {
+  const sqlite: BackendName[] = options.sqliteInline ? ['sqlite', 'sqlite-inline'] : ['sqlite'];
+  if (pgAdminUrl) return [...sqlite, 'postgres'];
   if (process.env.CARILLON_REQUIRE_SERVICES === '1') {
     throw new Error('CARILLON_REQUIRE_SERVICES=1 but CARILLON_TEST_DATABASE_URL is not set: PostgreSQL tests cannot run');
   }
@@ -37,7 +52,7 @@ export function availableBackends(): BackendName[] {
       '\n*** SKIPPED: PostgreSQL tests — CARILLON_TEST_DATABASE_URL is not set. Run: eval "$(scripts/test-services.sh start)" ***\n\n',
     );
   }
-  return ['sqlite'];
+  return sqlite;
 }
 
 export function tempDir(prefix = 'carillon-test-'): string {
@@ -68,8 +83,8 @@ export async function createPgDatabase(): Promise<{ url: string; drop: () => Pro
 /** A fresh, migrated, empty store on the given backend. */
 export async function openBackend(name: BackendName): Promise<BackendInstance> {
   const dataDir = tempDir();
-  if (name === 'sqlite') {
-    const store = await openStore({ dataDir });
+  if (name === 'sqlite' || name === 'sqlite-inline') {
+    const store = await openStore({ dataDir, sqliteWriterThread: name === 'sqlite' });
     return {
       name,
       dataDir,

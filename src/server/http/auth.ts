@@ -19,7 +19,7 @@ export interface Caller {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** What the credential checks read: a Fastify request, or a raw upgrade request with its cookies parsed (realtime/gateway.ts). */
+/** What the credential checks read: a Fastify request, or a raw upgrade request with its cookies parsed (realtime/upgrade-auth.ts). */
 export type CredentialSource = Pick<FastifyRequest, 'headers' | 'cookies'>;
 
 const unauthorized = () => new AppError('Unauthorized', 'Sign in first: send Authorization: Bearer <token> from POST /api/v1/auth/login, or the session cookie.');

@@ -9,25 +9,23 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ErrorCode } from '../../shared/error-codes.js';
+import type { ErrorBody } from '../../shared/error-codes.js';
+import { httpStatusOf } from './error-handler.js';
 
 interface ClientErrorLog {
   debug(obj: object, msg: string): void;
 }
 
-function answerFor(code: string | undefined): { status: number; body: { Code: ErrorCode; Message: string } } {
+function answerFor(code: string | undefined): ErrorBody {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { status: 408, body: { Code: 'RequestTimeout', Message: 'The request took too long to arrive (headers within 10 s, the whole request within 30 s); send it again in one go.' } };
+    return { Code: 'RequestTimeout', Message: 'The request took too long to arrive (headers within 10 s, the whole request within 30 s); send it again in one go.' };
   }
   if (code === 'HPE_HEADER_OVERFLOW') {
-    return { status: 431, body: { Code: 'HeadersTooLarge', Message: 'The request line and headers are over 16 KiB; shorten the URL (a webhook URL is about 150 characters) or the headers.' } };
+    return { Code: 'HeadersTooLarge', Message: 'The request line and headers are over 16 KiB; shorten the URL (a webhook URL is about 150 characters) or the headers.' };
   }
   return {
-    status: 400,
-    body: {
-      Code: 'InvalidRequest',
-      Message: 'The HTTP request is malformed (for example both Content-Length and Transfer-Encoding, or a body longer than its Content-Length); send one well-formed HTTP/1.1 request.',
-    },
+    Code: 'InvalidRequest',
+    Message: 'The HTTP request is malformed (for example both Content-Length and Transfer-Encoding, or a body longer than its Content-Length); send one well-formed HTTP/1.1 request.',
   };
 }
 
@@ -38,7 +36,8 @@ export function handleClientError(err: Error & { code?: string }, socket: Duplex
   // As Node does: answer only if no response is in flight on this socket, or its head is unsent.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
-    const { status, body } = answerFor(err.code);
+    const body = answerFor(err.code);
+    const status = httpStatusOf(body.Code);
     const json = JSON.stringify(body);
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,

@@ -1,10 +1,12 @@
 /**
  * The one place errors become responses: AppError → its status and {Code, Message}; framework
  * and store errors → the matching code; anything unexpected → logged with the request id and
- * answered with a generic 500.
+ * answered with a generic 500. The code → status table (shared/error-codes.ts) is applied here
+ * only (httpStatusOf), and so is Retry-After (errorHeaders, from the error's retryAfterS): the
+ * webhook endpoint, the stream's upgrade and the parser's client errors answer through these too.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorBody, ErrorCode } from '../../shared/error-codes.js';
+import { type ErrorBody, type ErrorCode, ERROR_STATUS } from '../../shared/error-codes.js';
 import { AppError } from '../errors.js';
 import { StoreConflictError, StoreUnavailableError } from '../store/types.js';
 import { describeValidationError } from './validation.js';
@@ -16,7 +18,7 @@ export function toAppError(err: unknown): AppError | null {
   if (err instanceof AppError) return err;
   if (err instanceof StoreUnavailableError) {
     return new AppError('ServiceUnavailable', 'The database is unavailable right now; retry after the time in Retry-After.', {
-      'retry-after': String(RETRY_AFTER_UNAVAILABLE_S),
+      retryAfterS: RETRY_AFTER_UNAVAILABLE_S,
     });
   }
   if (err instanceof StoreConflictError) return new AppError('Conflict', `That ${err.field} is already in use; choose another.`);
@@ -51,15 +53,28 @@ export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { Code: code, Message: message };
 }
 
+/** The HTTP status of an error code: the one place the table in shared/error-codes.ts is applied. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+/** The response headers of an error: Retry-After from its retryAfterS, then its own headers. */
+export function errorHeaders(e: AppError): Record<string, string> {
+  const { retryAfterS, headers } = e.details;
+  return { ...(retryAfterS !== undefined ? { 'retry-after': String(retryAfterS) } : {}), ...headers };
+}
+
+/** Answers an AppError as JSON {Code, Message} with its status and headers. */
+export function sendAppError(reply: FastifyReply, e: AppError): FastifyReply {
+  return reply.code(httpStatusOf(e.code)).headers(errorHeaders(e)).type('application/json').send(errorBody(e.code, e.message));
+}
+
 export function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const app = toAppError(err);
   if (app) {
-    if (app.status >= 500) req.log.warn({ err, code: app.code }, 'request failed: service unavailable');
-    return reply.code(app.status).headers(app.headers).type('application/json').send(errorBody(app.code, app.message));
+    if (httpStatusOf(app.code) >= 500) req.log.warn({ err, code: app.code }, 'request failed: service unavailable');
+    return sendAppError(reply, app);
   }
   req.log.error({ err }, 'unexpected error');
-  return reply
-    .code(500)
-    .type('application/json')
-    .send(errorBody('InternalError', `Something went wrong on the server (request id ${req.id}); try again, and report this id if it keeps happening.`));
+  return sendAppError(reply, new AppError('InternalError', `Something went wrong on the server (request id ${req.id}); try again, and report this id if it keeps happening.`));
 }

@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { type AppNode, type AppNodeOptions, startAppNode } from '../../test-support/app-node.js';
 import { availableBackends, createPgDatabase, tempDir } from '../../test-support/backends.js';
-import { waitUntil } from '../../test-support/cluster.js';
+import { waitUntil } from '../../test-support/cluster/wait.js';
 import { type BrowserSubscription, PushEndpoint } from '../../test-support/push-endpoint.js';
 import { TEST_SECRET, type TestUser, addMember, call, createRoom, createUser, setupAdmin } from '../../test-support/server.js';
 import { StreamClient } from '../../test-support/stream-client.js';

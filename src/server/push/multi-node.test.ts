@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type AppNode, startAppNode } from '../../test-support/app-node.js';
 import { availableBackends, createPgDatabase, tempDir } from '../../test-support/backends.js';
-import { waitUntil } from '../../test-support/cluster.js';
+import { waitUntil } from '../../test-support/cluster/wait.js';
 import { type BrowserSubscription, PushEndpoint } from '../../test-support/push-endpoint.js';
 import { testRedisUrl } from '../../test-support/redis.js';
 import { type TestUser, addMember, call, createRoom, createUser, setupAdmin } from '../../test-support/server.js';

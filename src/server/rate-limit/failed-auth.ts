@@ -63,7 +63,7 @@ export class FailedAuthGuard {
     return new AppError(
       'Throttled',
       `Too many requests with a wrong or expired webhook URL ${who}; this one was refused too (${failure.code}: ${failure.message}) Retry after ${retryAfter} second${retryAfter === 1 ? '' : 's'}.`,
-      { 'retry-after': String(retryAfter) },
+      { retryAfterS: retryAfter },
     );
   }
 }

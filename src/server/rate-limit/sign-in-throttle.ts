@@ -47,7 +47,7 @@ export class SignInThrottle {
     throw new AppError(
       'Throttled',
       `Too many failed sign-ins ${scope === 'address' ? 'from this address' : 'for this account from this address'}; wait ${wait} second${wait === 1 ? '' : 's'} and try again, or ask a system administrator to set a new password.`,
-      { 'retry-after': String(wait) },
+      { retryAfterS: wait },
     );
   }
 

@@ -16,10 +16,10 @@ import type { RawData, WebSocket } from 'ws';
 import type { ReadState } from '../../shared/api-types.js';
 import { CLOSE_TOO_SLOW, type ClientFrame, type RoomSeqs } from '../../shared/stream-protocol.js';
 import { roomViewFor } from '../services/read-state.js';
-import { presentRoom } from '../services/room-service.js';
+import { presentRoom } from '../presenters.js';
 import type { Store, UserRecord } from '../store/types.js';
 import { MessageEntry, encodeFrame } from './frames.js';
-import type { Logger } from './gateway.js';
+import type { Logger } from './logger.js';
 import type { PresenceTracker } from '../presence/types.js';
 import type { RoomChannel } from './room-channel.js';
 

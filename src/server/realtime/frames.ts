@@ -4,7 +4,7 @@
  * gets one of the two shared buffers.
  */
 import type { ServerFrame } from '../../shared/stream-protocol.js';
-import { presentMessage } from '../http/presenters.js';
+import { presentMessage } from '../presenters.js';
 import { alertsUser } from '../services/alerts.js';
 import type { MessageRecord, RoomEvent } from '../store/types.js';
 

@@ -1,6 +1,6 @@
 /**
  * The stream gateway (SPEC 5): `GET /api/v1/stream` upgraded to a WebSocket on every server it is
- * attached to (HTTP, and HTTPS when TLS is on). It authenticates the upgrade, keeps one channel per
+ * attached to (HTTP, and HTTPS when TLS is on). It admits upgrades (upgrade-auth.ts checks who), keeps one channel per
  * room with subscribers on this node, turns bus events into frames for the members of the room
  * only, pings sockets, and closes them with 1012 on shutdown. The protocol is in
  * src/shared/stream-protocol.ts; per-socket ordering, resume and budget in connection.ts.
@@ -9,33 +9,24 @@
  * in-process on one node and through Redis in the distributed mode.
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import { STATUS_CODES } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import { type ErrorCode, ERROR_STATUS } from '../../shared/error-codes.js';
 import { LIMITS } from '../../shared/limits.js';
 import { CLOSE_RESTART, CLOSE_SIGNED_OUT, STREAM_PATH } from '../../shared/stream-protocol.js';
 import type { Config } from '../config.js';
-import { isAppError } from '../errors.js';
-import { type CredentialSource, isSameOrigin, requestToken } from '../http/auth.js';
-import { type AuthService, hashSessionToken } from '../services/auth-service.js';
+import { AppError } from '../errors.js';
+import type { AuthService } from '../services/auth-service.js';
 import type { DomainEvent } from '../services/context.js';
-import { type Store, StoreUnavailableError, type UserRecord } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import type { Bus } from '../events/types.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { encodeFrame } from './frames.js';
+import type { Logger } from './logger.js';
 import type { PresenceTracker } from '../presence/types.js';
 import { RoomChannel } from './room-channel.js';
-
-/** The part of a pino / Fastify logger the realtime layer uses. */
-export interface Logger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { authenticateUpgrade, pathOf, refuse } from './upgrade-auth.js';
 
 export interface StreamGatewayOptions {
   config: Config;
@@ -125,71 +116,39 @@ export class StreamGateway implements ConnectionHost {
       socket.on('error', () => {});
       if (pathOf(req.url) !== STREAM_PATH) {
         // Another upgrade handler on this server may own the path; when there is none, answer.
-        if (server.listenerCount('upgrade') <= 1) refuse(socket, 'NotFound', 'Nothing to upgrade here; the stream is at /api/v1/stream.');
+        if (server.listenerCount('upgrade') <= 1) refuse(socket, new AppError('NotFound', 'Nothing to upgrade here; the stream is at /api/v1/stream.'));
         return;
       }
       this.upgrade(req, socket, head).catch((err: unknown) => {
         this.logger.error({ err }, 'stream: upgrade failed');
-        refuse(socket, 'InternalError', 'The stream could not be opened; reconnect in a moment.');
+        refuse(socket, new AppError('InternalError', 'The stream could not be opened; reconnect in a moment.'));
       });
     });
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closing || this.options.isDraining()) {
-      refuse(socket, 'ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { 'Retry-After': '1' });
+      refuse(socket, new AppError('ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { retryAfterS: 1 }));
       return;
     }
-    const source: CredentialSource = {
-      headers: req.headers,
-      cookies: typeof req.headers.cookie === 'string' ? this.options.parseCookie(req.headers.cookie) : {},
-    };
-    let user: UserRecord | null;
-    let sessionId = '';
-    try {
-      // The URL is never looked at for credentials: tokens in URLs end up in logs.
-      const credential = requestToken(source);
-      if (!credential) {
-        refuse(socket, 'Unauthorized', 'Sign in first: send Authorization: Bearer <token> from POST /api/v1/auth/login, or the session cookie.');
-        return;
-      }
-      // Cross-site WebSocket hijacking (RELIABILITY S12): a browser sends the cookie whatever page
-      // opens the socket, so a cookie upgrade must come from our own pages. A missing Origin is refused
-      // too; API clients use the bearer token, which a foreign page cannot send.
-      if (credential.via === 'cookie' && !isSameOrigin(source, this.options.config)) {
-        refuse(socket, 'Forbidden', 'Cross-site stream refused: a stream signed in by cookie must be opened by this server\'s own pages (Origin). API clients should use Authorization: Bearer.');
-        return;
-      }
-      user = await this.options.auth.authenticate(credential.token);
-      sessionId = hashSessionToken(credential.token);
-    } catch (err) {
-      if (isAppError(err)) {
-        refuse(socket, err.code, err.message);
-        return;
-      }
-      if (err instanceof StoreUnavailableError) {
-        refuse(socket, 'ServiceUnavailable', 'The database is unreachable; reconnect in a moment.', { 'Retry-After': '5' });
-        return;
-      }
-      throw err;
-    }
-    if (!user) {
-      refuse(socket, 'Unauthorized', 'This session or token is not valid (signed out or expired); sign in again.');
+    const authenticated = await authenticateUpgrade(req, this.options);
+    if ('refusal' in authenticated) {
+      refuse(socket, authenticated.refusal);
       return;
     }
+    const { user, sessionId } = authenticated;
     if (socket.destroyed) return;
     if (this.closing) {
-      refuse(socket, 'ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { 'Retry-After': '1' });
+      refuse(socket, new AppError('ServiceUnavailable', 'This server is shutting down; reconnect in a moment.', { retryAfterS: 1 }));
       return;
     }
     // A runaway client (a reconnect loop that never closes its sockets) must not hold thousands of them.
     const open = this.byUser.get(user.id)?.size ?? 0;
     if (open >= LIMITS.streamsPerUser) {
-      refuse(socket, 'Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { 'Retry-After': '10' });
+      refuse(socket, new AppError('Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { retryAfterS: 10 }));
       return;
     }
-    const signedIn = user;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, signedIn, this, sessionId)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, user, this, sessionId)));
   }
 
   private add(conn: Connection): void {
@@ -350,31 +309,4 @@ export class StreamGateway implements ConnectionHost {
     })();
     return this.closing;
   }
-}
-
-function pathOf(url: string | undefined): string {
-  const raw = url ?? '/';
-  const q = raw.indexOf('?');
-  return q === -1 ? raw : raw.slice(0, q);
-}
-
-/** Answers an upgrade request with a JSON error (the API's {Code, Message}) and closes the socket. */
-function refuse(socket: Duplex, code: ErrorCode, message: string, headers: Record<string, string> = {}): void {
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const status = ERROR_STATUS[code];
-  const body = JSON.stringify({ Code: code, Message: message });
-  const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Connection: close',
-    'Content-Type: application/json; charset=utf-8',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    'Cache-Control: no-store',
-    'X-Content-Type-Options: nosniff',
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-  ];
-  socket.once('finish', () => socket.destroy());
-  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
-import { type RoomSub, parseClientFrame } from './connection.js';
+import { parseClientFrame } from './connection.js';
 import { MessageEntry } from './frames.js';
-import type { Logger } from './gateway.js';
-import { RoomChannel } from './room-channel.js';
+import type { Logger } from './logger.js';
+import { type ChannelSubscriber, RoomChannel } from './room-channel.js';
 
 const ROOM = 'room-1';
 const msg = (seq: number, extra: Partial<MessageRecord> = {}): MessageRecord => ({
@@ -56,7 +56,7 @@ function recorder(channel: RoomChannel) {
       seqs.push(entry.seq);
       if (waiting && seqs.length >= waiting.n) waiting.resolve();
     },
-  } as unknown as RoomSub;
+  } as unknown as ChannelSubscriber;
   channel.subs.add(sub);
   return {
     seqs,

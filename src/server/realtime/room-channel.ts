@@ -8,16 +8,20 @@
  * before it is published, and the seq counter's row lock makes commits happen in seq order, so once
  * seq n is seen every seq below n is already readable from the store (RELIABILITY D-7, D-8).
  */
-import type { Store } from '../store/types.js';
+import type { MessageRecord, RoomEvent, Store } from '../store/types.js';
 import { MessageEntry } from './frames.js';
-import type { Logger } from './gateway.js';
-import type { RoomSub } from './connection.js';
-import type { MessageRecord, RoomEvent } from '../store/types.js';
+import type { Logger } from './logger.js';
+
+/** What a channel needs of a socket's subscription to its room (connection.ts's RoomSub). */
+export interface ChannelSubscriber {
+  readonly conn: { send(frame: Buffer): void };
+  deliver(entry: MessageEntry): void;
+}
 
 export class RoomChannel {
   /** Holders (connections being set up and subscribed sockets); the channel lives while > 0. */
   refs = 0;
-  readonly subs = new Set<RoomSub>();
+  readonly subs = new Set<ChannelSubscriber>();
   /** The last seq handed to the subscribers; every message up to it was delivered in order. -1 until ready. */
   position = -1;
   readonly ready: Promise<void>;

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '../http/typebox.js';
 import { clearSessionCookie, setSessionCookie } from '../http/auth.js';
-import { presentUser } from '../http/presenters.js';
+import { presentUser } from '../presenters.js';
 import { NewUserBody, TokenAndUser, User, errors } from '../http/schemas.js';
 import { isAppError } from '../errors.js';
 import { SignInThrottle } from '../rate-limit/sign-in-throttle.js';

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '../http/typebox.js';
 import { LIMITS } from '../../shared/limits.js';
-import { presentMessage } from '../http/presenters.js';
+import { presentMessage } from '../presenters.js';
 import { Message, MessageEdit, RoomMessageParams, Uuid, errors } from '../http/schemas.js';
 import type { RouteContext } from './context.js';
 

@@ -3,9 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '../http/typebox.js';
 import type { NotifyLevel, RoomRole as RoomRoleName } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
-import { presentMember, presentMessage } from '../http/presenters.js';
+import { presentMember, presentMessage, presentRoom } from '../presenters.js';
 import { Email, Member, MemberSettingsBody, Message, ReadBody, ReadState, Room, RoomIdParams, RoomRole, RoomUserParams, Roster, Uuid, errors } from '../http/schemas.js';
-import { presentRoom } from '../services/room-service.js';
 import type { RouteContext } from './context.js';
 
 const RoomName = Type.String({ minLength: 1, maxLength: LIMITS.roomNameMaxChars });

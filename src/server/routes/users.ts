@@ -1,7 +1,7 @@
 /** Users, managed by system administrators (SPEC 6). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '../http/typebox.js';
-import { presentUser } from '../http/presenters.js';
+import { presentUser } from '../presenters.js';
 import { NewUserBody, User, errors } from '../http/schemas.js';
 import type { RouteContext } from './context.js';
 

@@ -173,7 +173,7 @@ export class MessageService {
       throw new AppError(
         'ServiceUnavailable',
         '@Present needs to know who is present on every server, which is unavailable right now; retry after the time in Retry-After, or use @All.',
-        { 'retry-after': '5' },
+        { retryAfterS: 5 },
       );
     }
   }

@@ -1,24 +1,11 @@
 /** Rooms, members and roles (SPEC 1, 6). Every method checks the actor's rights first. */
 import { randomUUID } from 'node:crypto';
-import type { Room, RoomRole, Roster } from '../../shared/api-types.js';
+import type { RoomRole, Roster } from '../../shared/api-types.js';
 import { AppError } from '../errors.js';
 import { type MemberRecord, StoreConflictError, StoreGuardError, type UserRecord } from '../store/types.js';
 import { type Actor, isServer, requireMember, requireRoomAdmin, roomNotFound } from './access.js';
 import type { ServiceContext } from './context.js';
 import { type RoomView, roomViewFor, withReadCounts } from './read-state.js';
-
-export const presentRoom = (r: RoomView): Room => ({
-  id: r.id,
-  name: r.name,
-  createdAt: r.createdAt,
-  role: r.role,
-  lastSeq: r.lastSeq,
-  lastReadSeq: r.lastReadSeq,
-  unreadCount: r.unreadCount,
-  mentionCount: r.mentionCount,
-  notify: r.notify,
-  muted: r.muted,
-});
 
 const lastAdmin = () =>
   new AppError('Conflict', 'A room needs at least one administrator; make another member an administrator first.');

@@ -1,13 +1,16 @@
 /**
  * The Store, written once with Kysely for SQLite and PostgreSQL. Dialect differences (driver
- * setup and error translation) live in dialects/; everything here is portable SQL.
+ * setup and error translation) live in dialects/; everything here is portable SQL. Rows ↔ records:
+ * mappers.ts and message-rows.ts; batching of message appends: group-commit.ts.
  */
-import { type Kysely, type Selectable, type Transaction, sql } from './kysely.js';
+import { type Kysely, type Transaction, sql } from './kysely.js';
 import type { Mentions, MessageEdit, NotifyLevel, RoomRole } from '../../shared/api-types.js';
-import type { Database, MessagesTable, RoomMembersTable, UsersTable, WebhooksTable } from './schema.js';
+import type { Database } from './schema.js';
 import { KyselyPushStore, type PushStore } from './push-store.js';
 import { KyselyWebhookOpsStore, type WebhookOpsStore } from './webhook-ops-store.js';
 import { searchMessages } from './search.js';
+import { type AppendBatchEntry, type AppendOutcome, GroupCommit, type MessageAppender } from './group-commit.js';
+import { fromUser, memberStateColumns, toMemberState, toUser, toWebhook, userColumns } from './mappers.js';
 import { MESSAGE_COLUMNS, newMessageRecord, toMessage } from './message-rows.js';
 import { NoChange, applyContentChange, bumpSeq, deleteInTx, editInTx, findKeyed, listRoomEvents, reactionInTx } from './message-changes.js';
 import {
@@ -40,79 +43,11 @@ import {
   type WebhookSettingsRecord,
 } from './types.js';
 
-const toUser = (r: Selectable<UsersTable>): UserRecord => ({
-  id: r.id,
-  email: r.email,
-  alias: r.alias,
-  displayName: r.display_name,
-  passwordHash: r.password_hash,
-  isSystemAdmin: Number(r.is_system_admin) === 1,
-  createdAt: Number(r.created_at),
-});
-
-const fromUser = (u: UserRecord): Selectable<UsersTable> => ({
-  id: u.id,
-  email: u.email,
-  alias: u.alias,
-  display_name: u.displayName,
-  password_hash: u.passwordHash,
-  is_system_admin: u.isSystemAdmin ? 1 : 0,
-  created_at: u.createdAt,
-});
-
-const toWebhook = (r: Selectable<WebhooksTable>): WebhookRecord => ({
-  id: r.id,
-  roomId: r.room_id,
-  name: r.name,
-  generation: Number(r.generation),
-  createdBy: r.created_by,
-  createdAt: Number(r.created_at),
-  deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
-  settings: {
-    ratePerSecond: r.rate_per_second === null ? null : Number(r.rate_per_second),
-    burst: r.burst === null ? null : Number(r.burst),
-    allowBroadcastMentions: Number(r.allow_broadcast_mentions) !== 0,
-  },
-  previousValidUntil: r.previous_valid_until === null ? null : Number(r.previous_valid_until),
-});
-
-const toNotify = (v: string): NotifyLevel => (v === 'all' || v === 'none' ? v : 'mentions');
-
-const toMemberState = (r: Pick<Selectable<RoomMembersTable>, 'notify' | 'muted' | 'last_read_seq'>): MemberState => ({
-  notify: toNotify(r.notify),
-  muted: Number(r.muted) === 1,
-  lastReadSeq: Number(r.last_read_seq),
-});
-
-const memberStateColumns = ['room_members.notify', 'room_members.muted', 'room_members.last_read_seq'] as const;
-
 /** Rooms per tallyUnread query (bounds the statement's size and parameter count). */
 const TALLY_ROOMS_PER_QUERY = 200;
 
 /** LIKE pattern for a literal substring ('\\' escapes the wildcards). */
 const likeContaining = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
-const userColumns = ['users.id', 'users.email', 'users.alias', 'users.display_name', 'users.password_hash', 'users.is_system_admin', 'users.created_at'] as const;
-
-interface PendingAppend {
-  draft: MessageDraft;
-  options: AppendOptions;
-  resolve: (m: MessageRecord) => void;
-  reject: (e: unknown) => void;
-}
-
-/** Commits message batches for a dialect that does it better than the portable transaction. */
-export interface MessageAppender {
-  /**
-   * Stores the batch in one transaction: per item its record, or the guard that refused it (and
-   * it wrote nothing). Rejects, with nothing stored, if the transaction failed as a whole.
-   */
-  appendBatch(items: { draft: MessageDraft; options: AppendOptions }[]): Promise<(MessageRecord | StoreGuardError)[]>;
-  close(): Promise<void>;
-}
-
-/** Upper bound of messages per group-commit transaction (bounds a transaction's time and size). */
-const MAX_APPEND_BATCH = 256;
 
 export interface KyselyStoreOptions {
   db: Kysely<Database>;
@@ -141,13 +76,20 @@ export class KyselyStore implements Store {
   private readonly translate: (e: unknown) => unknown;
   private readonly onClose: () => Promise<void>;
   private readonly appender: MessageAppender | undefined;
+  private readonly groupCommit: GroupCommit;
 
   constructor(options: KyselyStoreOptions) {
     this.db = options.db;
     this.dialect = options.dialect;
     this.translate = options.translateError;
     this.onClose = options.onClose;
-    this.appender = options.appender;
+    const { appender } = options;
+    this.appender = appender;
+    this.groupCommit = new GroupCommit({
+      commit: appender ? (batch) => appender.appendBatch(batch) : (batch) => this.appendBatchInTx(batch),
+      translateError: options.translateError,
+      offThread: appender !== undefined,
+    });
     this.push = new KyselyPushStore(options.db, options.dialect, options.translateError);
     this.webhookOps = new KyselyWebhookOpsStore(options.db, options.logDb ?? options.db, options.translateError);
   }
@@ -501,65 +443,19 @@ export class KyselyStore implements Store {
   // ---- messages ----
 
   /**
-   * Group commit: appends that arrive while a transaction is committing wait and go together into
-   * the next one, each answered only after that commit (RELIABILITY D-7: ack after durable commit).
-   * Under no load a batch is a single message, so nothing waits; under load one fsync serves many.
+   * Group commit (group-commit.ts): appends that arrive while a transaction is committing go
+   * together into the next one, each answered only after that commit.
    */
   appendMessage(draft: MessageDraft, options: AppendOptions = {}): Promise<MessageRecord> {
     // With an Idempotency-Key (issue 15): a transaction of its own, so that waiting for a concurrent
     // post with the same key holds up no one else's batch (and never holds a room's lock meanwhile).
     if (options.idempotency) return this.tx((trx) => this.appendInTx(trx, draft, options));
-    return new Promise((resolve, reject) => {
-      this.appendQueue.push({ draft, options, resolve, reject });
-      if (this.flushing) return;
-      this.flushing = true;
-      if (this.appender) {
-        // The batch goes to the worker at once; what arrives while it commits is the next batch.
-        void this.flushAppends();
-      } else {
-        // In-process commits are synchronous on SQLite (better-sqlite3): the batch starts on the
-        // next turn of the event loop, so that the requests read in this I/O phase join it.
-        setImmediate(() => void this.flushAppends());
-      }
-    });
+    return this.groupCommit.append(draft, options);
   }
 
-  private readonly appendQueue: PendingAppend[] = [];
-  private flushing = false;
-
-  private async flushAppends(): Promise<void> {
-    this.flushing = true;
-    try {
-      if (this.appendQueue.length > 0) {
-        const batch = this.appendQueue.splice(0, MAX_APPEND_BATCH);
-        let outcomes: (MessageRecord | StoreGuardError)[];
-        try {
-          outcomes = await this.appendBatch(batch);
-        } catch (e) {
-          // The transaction failed as a whole: nothing of the batch was stored.
-          const err = this.translate(e);
-          for (const item of batch) item.reject(err);
-          return;
-        }
-        batch.forEach((item, i) => {
-          const o = outcomes[i]!;
-          if (o instanceof StoreGuardError) item.reject(o);
-          else item.resolve(o);
-        });
-      }
-    } finally {
-      if (this.appendQueue.length === 0) this.flushing = false;
-      else if (this.appender) void this.flushAppends();
-      // In process, the next batch waits a turn of the event loop too: looping at once took only
-      // the few appends that reached the queue during this batch's microtasks.
-      else setImmediate(() => void this.flushAppends());
-    }
-  }
-
-  /** One transaction for the batch; a refused item (guard) wrote nothing and the rest goes on. */
-  private async appendBatch(batch: PendingAppend[]): Promise<(MessageRecord | StoreGuardError)[]> {
-    if (this.appender) return this.appender.appendBatch(batch.map(({ draft, options }) => ({ draft, options })));
-    let outcomes: (MessageRecord | StoreGuardError)[] = [];
+  /** The portable group commit: one transaction for the batch; a refused item (guard) wrote nothing and the rest goes on. */
+  private async appendBatchInTx(batch: AppendBatchEntry[]): Promise<AppendOutcome[]> {
+    let outcomes: AppendOutcome[] = [];
     await this.db.transaction().execute(async (trx) => {
       outcomes = [];
       for (const item of batch) {

@@ -1,5 +1,6 @@
 /** Chooses and opens the store from the configuration: PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR. */
-import { KyselyStore, type MessageAppender } from './kysely-store.js';
+import type { MessageAppender } from './group-commit.js';
+import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
 import { type Store, StoreUnavailableError } from './types.js';
 
@@ -14,6 +15,12 @@ export interface OpenStoreOptions {
    * (issue 7, cold start; the benchmark runs the server on one core).
    */
   startWriterAfter?: Promise<unknown>;
+  /**
+   * SQLite: commit messages in a writer thread (default true). False commits them on the main
+   * connection, in the portable group-commit transaction (kysely-store.ts), as PostgreSQL does; the
+   * tests run that path too (the 'sqlite-inline' test backend), so both stay right.
+   */
+  sqliteWriterThread?: boolean;
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
@@ -30,19 +37,22 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     return new KyselyStore({ db, dialect: 'postgres', translateError: translatePostgresError, onClose: () => db.destroy() });
   }
   const { openSqlite, openSqliteLog, translateSqliteError, SQLITE_BUSY_TIMEOUT_MS } = await import('./dialects/sqlite.js');
-  const { SqliteWorkerAppender } = await import('./dialects/sqlite-appender.js');
   const { db, file } = openSqlite(options.dataDir);
   await migrateToLatest(db);
-  // Messages are committed by a worker thread, after the migrations made the tables it writes.
-  const newAppender = () => new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
-  const appender = options.startWriterAfter ? startedLater(newAppender, options.startWriterAfter) : newAppender();
+  let appender: MessageAppender | undefined;
+  if (options.sqliteWriterThread !== false) {
+    const { SqliteWorkerAppender } = await import('./dialects/sqlite-appender.js');
+    // Messages are committed by a worker thread, after the migrations made the tables it writes.
+    const newAppender = () => new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
+    appender = options.startWriterAfter ? startedLater(newAppender, options.startWriterAfter) : newAppender();
+  }
   // Webhook delivery logs: their own connection, without an fsync per commit (issue 15).
   const logDb = openSqliteLog(file);
   const onClose = async () => {
     await logDb.destroy();
     await db.destroy();
   };
-  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose, appender, logDb });
+  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose, logDb, ...(appender ? { appender } : {}) });
 }
 
 /** The appender `create` makes when `after` settles, or at the first append if that comes first. */

@@ -1,5 +1,6 @@
 /**
- * The Store contract: every method, on every backend (SQLite always, PostgreSQL when available).
+ * The Store contract: every method, on every backend (SQLite always, PostgreSQL when available), and
+ * on SQLite without its writer thread too (sqlite-inline: the other message append path).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -28,7 +29,7 @@ const draft = (roomId: string, content: string, senderId = 'u') => ({
   createdAt: 5000,
 });
 
-for (const backend of availableBackends()) {
+for (const backend of availableBackends({ sqliteInline: true })) {
   describe(`Store contract on ${backend}`, () => {
     let b: BackendInstance;
     before(async () => {

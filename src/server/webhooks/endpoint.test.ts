@@ -1,6 +1,7 @@
 /**
  * The webhook endpoint against SPEC 2.3, one test (or more) per row of its table, on every storage
- * backend: exact status, Code, JSON content type, headers, and nothing stored on any non-200.
+ * backend (and SQLite without its writer thread, the other append path): exact status, Code, JSON
+ * content type, headers, and nothing stored on any non-200.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -33,7 +34,7 @@ function assertError(res: RawResponse, status: number, code: string): void {
   assert.equal(res.headers['access-control-allow-origin'], undefined, 'no CORS on webhook URLs');
 }
 
-for (const backend of availableBackends()) {
+for (const backend of availableBackends({ sqliteInline: true })) {
   describe(`webhook endpoint, SPEC 2.3 (${backend})`, () => {
     let s: TestServer;
     let port: number;

@@ -27,7 +27,7 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import type { ErrorCode } from '../../shared/error-codes.js';
 import { LIMITS } from '../../shared/limits.js';
 import { AppError, isAppError } from '../errors.js';
-import { toAppError } from '../http/error-handler.js';
+import { errorHeaders, httpStatusOf, toAppError } from '../http/error-handler.js';
 import type { Metrics } from '../http/metrics.js';
 import { checkContentSize } from '../services/content.js';
 import type { Clock } from '../services/context.js';
@@ -62,11 +62,11 @@ const tooLarge = (what: string) =>
   new AppError(
     'PayloadTooLarge',
     `${what}; the limit is ${BODY_LIMIT} bytes (64 KiB). Send only {"Content": "…"} with at most ${LIMITS.contentMaxCodePoints} characters, and split longer text into several posts.`,
-    { connection: 'close' },
+    { headers: { connection: 'close' } },
   );
 
 const methodNotAllowed = (method: string) =>
-  new AppError('MethodNotAllowed', `${method} is not allowed on a webhook URL; send a POST with a JSON body such as {"Content": "Hello"}.`, { allow: 'POST' });
+  new AppError('MethodNotAllowed', `${method} is not allowed on a webhook URL; send a POST with a JSON body such as {"Content": "Hello"}.`, { headers: { allow: 'POST' } });
 
 /** What each request was answered, for the carillon_webhook_posts_total metric. */
 const outcomes = new WeakMap<FastifyRequest, ErrorCode>();
@@ -94,11 +94,11 @@ function toWebhookError(err: unknown): AppError | null {
   const code = (err as FastifyError | undefined)?.code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return tooLarge('The request body is over 64 KiB');
   if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
-    return new AppError('InvalidPayload', 'The body does not match its Content-Length header; send the body with its exact length (or let your HTTP client set it).', { connection: 'close' });
+    return new AppError('InvalidPayload', 'The body does not match its Content-Length header; send the body with its exact length (or let your HTTP client set it).', { headers: { connection: 'close' } });
   }
   const app = toAppError(err);
   // The API's 400 code is InvalidRequest; on a webhook URL every 400 about the request is InvalidPayload.
-  if (app?.code === 'InvalidRequest') return new AppError('InvalidPayload', app.message, app.headers);
+  if (app?.code === 'InvalidRequest') return new AppError('InvalidPayload', app.message, app.details);
   return app;
 }
 
@@ -113,7 +113,7 @@ export function webhookErrorOf(err: unknown, req: FastifyRequest): AppError {
     // A bug, never client input: logged with the request id (the URL in the log is redacted).
     req.log.error({ err }, 'unexpected error on a webhook URL');
     app = new AppError('InternalError', `Something went wrong on the server (request id ${req.id}); try again, and report this id if it keeps happening.`);
-  } else if (app.status >= 500) {
+  } else if (httpStatusOf(app.code) >= 500) {
     req.log.warn({ err, code: app.code }, 'webhook post refused: service unavailable');
   }
   outcomes.set(req, app.code);
@@ -122,10 +122,11 @@ export function webhookErrorOf(err: unknown, req: FastifyRequest): AppError {
 
 function handleWebhookError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const app = webhookErrorOf(err, req);
-  const headers: Record<string, string> = { ...app.headers };
+  // Retry-After (from retryAfterS) and the error's own headers, as on every HTTP answer (error-handler.ts).
+  const headers = errorHeaders(app);
   // A body that was never read to its end must not be parsed as the next request on this connection.
   if (!req.raw.complete) headers.connection = 'close';
-  return reply.code(app.status).headers(headers).type('application/json').send({ Code: app.code, Message: app.message });
+  return reply.code(httpStatusOf(app.code)).headers(headers).type('application/json').send({ Code: app.code, Message: app.message });
 }
 
 /** `token` from the query: a string, or undefined when absent; anything else (repeated, array) fails closed. */
@@ -205,7 +206,7 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
       decision = await rateLimiter.take(sender.id, sender.limits);
     } catch (e) {
       req.log.warn({ err: e }, 'rate limiter unavailable');
-      throw new AppError('ServiceUnavailable', 'The rate limiter is unavailable right now; retry after the time in Retry-After.', { 'retry-after': '1' });
+      throw new AppError('ServiceUnavailable', 'The rate limiter is unavailable right now; retry after the time in Retry-After.', { retryAfterS: 1 });
     }
     rateHeaders.set(req, rateLimitHeaders(decision));
     if (!decision.ok) {
@@ -213,7 +214,7 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
       throw new AppError(
         'Throttled',
         `More than ${rateText(sender.limits?.ratePerSecond ?? ratePerSecond)} for this webhook; retry after ${decision.retryAfterSeconds} second${decision.retryAfterSeconds === 1 ? '' : 's'}.`,
-        { 'retry-after': String(decision.retryAfterSeconds) },
+        { retryAfterS: decision.retryAfterSeconds },
       );
     }
     senders.set(req, sender);
@@ -226,7 +227,7 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       // Pinned: no real Chime client compresses; inflating would let a small body expand past every limit.
-      return done(new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { connection: 'close' }));
+      return done(new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { headers: { connection: 'close' } }));
     }
     // The Content-Type is ignored on purpose (SPEC 2.2). Dropping it sends every body, even one with
     // a malformed type such as "application/json wrongtext", to the one catch-all parser, instead

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { type AppNode, startAppNode } from '../../test-support/app-node.js';
 import { availableBackends, createPgDatabase, tempDir } from '../../test-support/backends.js';
-import { sleep } from '../../test-support/cluster.js';
+import { sleep } from '../../test-support/cluster/wait.js';
 import { redisAvailable, testRedisUrl } from '../../test-support/redis.js';
 import { type TestUser, addMember, call, createRoom, createUser, setupAdmin } from '../../test-support/server.js';
 import { StreamClient } from '../../test-support/stream-client.js';

@@ -1,15 +1,17 @@
 /**
  * The signed-in client's state: rooms with their message logs and badges, rosters, the room on
- * screen, and the stream connection. Screens read immutable snapshots (useSyncExternalStore) and
- * call the methods; the stream's ordering rules live in room-log.ts.
+ * screen, and the stream's frames applied to them. Screens read immutable snapshots
+ * (useSyncExternalStore) and call the methods; the connection, resume and gap replays are in
+ * stream-sync.ts, the stream's ordering rules in room-log.ts.
  */
 import type { Message, Room, Roster, User } from '../../shared/api-types';
 import { LIMITS } from '../../shared/limits';
 import { ApiError, type WebhookFailingFrame, api } from '../lib/api';
 import { alertsMe } from '../lib/format';
 import { type LogEvent, type RoomLog, createdEvent, emptyLog, findMessage, loadLatest, loadOlder, mergeFetched, olderCursor, receiveEvents } from '../lib/room-log';
-import { type ServerFrame, StreamConnection, type StreamStatus, streamUrl } from '../lib/stream';
+import type { ServerFrame, StreamStatus } from '../lib/stream';
 import { applyServerRead, countAccepted, newestShown, readStateOf } from './read-tracking';
+import { StreamSync } from './stream-sync';
 
 export interface RoomEntry {
   room: Room;
@@ -52,14 +54,6 @@ export interface ChatStoreOptions {
   onSignedOut?: () => void;
 }
 
-/**
- * How long events may wait past a gap before the client asks the stream to replay the room from
- * its watermark (the stream brings every event in order, so a gap is normally closed at once: it is
- * my own post's answer overtaking the stream, or a room whose first frames came before its entry).
- */
-const GAP_WAIT_MS = 1500;
-/** Replays asked for one gap before the client waits for the next reconnect instead. */
-const GAP_MAX_ASKS = 5;
 /** Reading is sent to the server at most this often per room (scrolling through a busy room). */
 const MARK_READ_DEBOUNCE_MS = 300;
 const HISTORY_PAGE = LIMITS.messagePageDefault;
@@ -71,12 +65,7 @@ export function sortRooms(rooms: readonly RoomEntry[]): RoomEntry[] {
 export class ChatStore {
   private state: ChatState;
   private listeners = new Set<() => void>();
-  private stream: StreamConnection | null = null;
-  /** The room this client last told the server it has open (presence). */
-  private openRoomId: string | null = null;
-  /** Per room: an event seq the server has that the stream has not brought yet, and how often a replay was asked for. */
-  private expected = new Map<string, { seq: number; asks: number }>();
-  private gapTimers = new Map<string, number>();
+  private readonly sync: StreamSync;
   private disposed = false;
   private generation = 0;
   /** Per room: the pending PUT …/read timer, and the last seq sent. */
@@ -94,6 +83,24 @@ export class ChatStore {
       visible: typeof document === 'undefined' ? true : document.visibilityState !== 'hidden',
       webhookFailures: {},
     };
+    this.sync = new StreamSync({
+      watermarkOf: (roomId) => this.state.rooms[roomId]?.log.watermark,
+      watermarks: () => {
+        const rooms: Record<string, number> = {};
+        for (const [id, e] of Object.entries(this.state.rooms)) rooms[id] = e.log.watermark;
+        return rooms;
+      },
+      roomToOpen: () => (this.state.visible ? this.state.activeRoomId : null),
+      isDisposed: () => this.disposed,
+      frame: (f) => this.onFrame(f),
+      status: (s) => this.set({ connection: s }),
+      repeatedFailure: () => {
+        // The socket cannot even open: find out whether the session ended.
+        api.me().catch((e) => {
+          if (e instanceof ApiError && e.status === 401) this.options.onSignedOut?.();
+        });
+      },
+    });
   }
 
   // ---- React binding ----
@@ -127,39 +134,20 @@ export class ChatStore {
       // Offline for now: the stream's `ready` lists the rooms once it connects.
     }
     if (this.disposed || generation !== this.generation) return;
-    this.stream = new StreamConnection(streamUrl(window.location), {
-      opened: () => this.sendResume(),
-      frame: (f) => this.onFrame(f),
-      status: (s) => {
-        if (s !== 'live') this.openRoomId = null;
-        this.set({ connection: s });
-      },
-      repeatedFailure: () => {
-        // The socket cannot even open: find out whether the session ended.
-        api.me().catch((e) => {
-          if (e instanceof ApiError && e.status === 401) this.options.onSignedOut?.();
-        });
-      },
-    });
-    this.stream.start();
+    this.sync.connect();
   }
 
   dispose(): void {
     this.disposed = true;
     this.generation++;
-    this.stream?.stop();
-    this.stream = null;
-    this.openRoomId = null;
+    this.sync.stop();
     for (const t of this.readTimers.values()) window.clearTimeout(t);
     this.readTimers.clear();
-    for (const t of this.gapTimers.values()) window.clearTimeout(t);
-    this.gapTimers.clear();
-    this.expected.clear();
   }
 
   /** Reconnect at once if the connection is down (network back, tab visible again). */
   nudge(): void {
-    this.stream?.nudge();
+    this.sync.nudge();
   }
 
   private entryFor(room: Room, watermark = room.lastSeq): RoomEntry {
@@ -200,7 +188,7 @@ export class ChatStore {
       if (roomId) this.setRoom(roomId, (e) => this.withDivider(e));
     }
     this.set({ activeRoomId: roomId });
-    this.syncOpenRoom();
+    this.sync.syncOpenRoom();
     if (roomId) {
       this.markSeen(roomId);
       const entry = this.state.rooms[roomId]!;
@@ -212,7 +200,7 @@ export class ChatStore {
   setVisible(visible: boolean): void {
     if (visible === this.state.visible) return;
     this.set({ visible });
-    this.syncOpenRoom();
+    this.sync.syncOpenRoom();
     if (visible && this.state.activeRoomId) {
       this.setRoom(this.state.activeRoomId, (e) => (e.dividerAfter === null ? this.withDivider(e) : e));
       this.markSeen(this.state.activeRoomId);
@@ -222,15 +210,6 @@ export class ChatStore {
 
   private isOnScreen(roomId: string): boolean {
     return this.state.visible && this.state.activeRoomId === roomId;
-  }
-
-  /** Tells the server which room is open here: the active one while the page is visible. */
-  private syncOpenRoom(): void {
-    const want = this.state.visible ? this.state.activeRoomId : null;
-    if (want === this.openRoomId || !this.stream?.connected) return;
-    if (this.openRoomId) this.stream.send({ type: 'close', roomId: this.openRoomId });
-    if (want) this.stream.send({ type: 'open', roomId: want });
-    this.openRoomId = want;
   }
 
   /** The room is on screen: its badge clears now, and the server hears (debounced) up to the newest message shown. */
@@ -309,10 +288,7 @@ export class ChatStore {
       case 'resumed': {
         const e = this.state.rooms[frame.roomId];
         if (!e) return;
-        // The server has nothing past lastSeq: an expectation beyond it is void.
-        const want = this.expected.get(frame.roomId);
-        if (want && want.seq > frame.lastSeq) this.expected.set(frame.roomId, { ...want, seq: frame.lastSeq });
-        this.expect(frame.roomId, frame.lastSeq);
+        this.sync.resumed(frame.roomId, frame.lastSeq);
         return;
       }
       case 'presence.changed':
@@ -344,7 +320,7 @@ export class ChatStore {
       case 'room.removed': {
         const { [frame.roomId]: _gone, ...rest } = this.state.rooms;
         if (!_gone) return;
-        if (this.openRoomId === frame.roomId) this.openRoomId = null;
+        this.sync.roomRemoved(frame.roomId);
         const { [frame.roomId]: _notices, ...failures } = this.state.webhookFailures;
         this.set({ rooms: rest, activeRoomId: this.state.activeRoomId === frame.roomId ? null : this.state.activeRoomId, webhookFailures: failures });
         return;
@@ -354,16 +330,8 @@ export class ChatStore {
     }
   }
 
-  /** First frame on every (re)connect: the last seq held per room, so the server replays what was missed. */
-  private sendResume(): void {
-    const rooms: Record<string, number> = {};
-    for (const [id, e] of Object.entries(this.state.rooms)) rooms[id] = e.log.watermark;
-    this.stream?.send({ type: 'resume', rooms });
-  }
-
   private async onReady(serverRooms: Record<string, number>): Promise<void> {
-    this.openRoomId = null;
-    this.syncOpenRoom();
+    this.sync.ready();
     const known = this.state.rooms;
     const added = Object.keys(serverRooms).filter((id) => !known[id]);
     const removed = Object.keys(known).some((id) => !(id in serverRooms));
@@ -403,7 +371,7 @@ export class ChatStore {
       }
       if (this.isOnScreen(roomId)) this.markSeen(roomId);
     }
-    if (log.pending.length > 0) this.expect(roomId, log.pending[log.pending.length - 1]!.seq);
+    if (log.pending.length > 0) this.sync.expect(roomId, log.pending[log.pending.length - 1]!.seq);
   }
 
   /** Counts newly accepted messages into the badges (read-tracking.ts) and tells about the new ones from others. */
@@ -412,39 +380,6 @@ export class ChatStore {
     const { entry, fresh } = countAccepted(e, accepted, me, this.isOnScreen(e.room.id));
     for (const m of fresh) this.options.onMessage?.(entry.room, m, alertsMe(m, me));
     return entry;
-  }
-
-  /**
-   * The server has events up to `seq` in the room. The stream brings them all in order; if they
-   * have not come a moment later (a gap), ask it to replay the room from the watermark: a `resume`
-   * on the open socket restarts that room's replay (what arrives twice is dropped). Events cannot
-   * be fetched over HTTP: GET …/messages has the messages, not the changes between them.
-   */
-  private expect(roomId: string, seq: number): void {
-    const e = this.state.rooms[roomId];
-    if (!e || seq <= e.log.watermark) return;
-    const want = this.expected.get(roomId);
-    this.expected.set(roomId, { seq: Math.max(want?.seq ?? 0, seq), asks: want?.asks ?? 0 });
-    if (!this.gapTimers.has(roomId) && typeof window !== 'undefined') {
-      this.gapTimers.set(roomId, window.setTimeout(() => this.checkGap(roomId), GAP_WAIT_MS));
-    }
-  }
-
-  private checkGap(roomId: string): void {
-    this.gapTimers.delete(roomId);
-    const e = this.state.rooms[roomId];
-    const want = this.expected.get(roomId);
-    if (!e || !want || want.seq <= e.log.watermark || this.disposed) {
-      this.expected.delete(roomId);
-      return;
-    }
-    // Offline: the reconnect's resume brings them. Asked too often: wait for that too.
-    if (want.asks >= GAP_MAX_ASKS) return;
-    if (this.stream?.connected) {
-      this.stream.send({ type: 'resume', rooms: { [roomId]: e.log.watermark } });
-      this.expected.set(roomId, { ...want, asks: want.asks + 1 });
-    }
-    this.gapTimers.set(roomId, window.setTimeout(() => this.checkGap(roomId), GAP_WAIT_MS * 2));
   }
 
   /** Copies fetched over HTTP (answers to actions); `atLeast` is the watermark when the request left. */
@@ -467,7 +402,7 @@ export class ChatStore {
       this.setRoom(roomId, (e) => ({ ...e, log: loadLatest(e.log, messages, atLeast, HISTORY_PAGE), loadingLatest: false }));
       if (this.isOnScreen(roomId)) this.markSeen(roomId);
       const newest = messages.reduce((n, m) => Math.max(n, m.seq), 0);
-      this.expect(roomId, newest);
+      this.sync.expect(roomId, newest);
     } catch (e) {
       this.setRoom(roomId, (x) => ({ ...x, loadingLatest: false, loadError: e instanceof Error ? e.message : 'Could not load messages.' }));
     }
@@ -496,7 +431,7 @@ export class ChatStore {
     } catch (e) {
       // The server cannot be reached: the stream may not have noticed yet (a half-open socket);
       // reconnect it, so the screen says so and learns when the server is back.
-      if (e instanceof ApiError && e.status === 0 && this.stream?.connected) this.stream.restart();
+      if (e instanceof ApiError && e.status === 0) this.sync.restartIfConnected();
       throw e;
     }
     // Shown at once; counted (it marks the room read) when its event is applied, which the stream

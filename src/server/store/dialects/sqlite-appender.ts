@@ -14,7 +14,7 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { MessageAppender } from '../kysely-store.js';
+import type { MessageAppender } from '../group-commit.js';
 import { type MessageRecord, StoreGuardError, StoreUnavailableError } from '../types.js';
 import { newMessageRecord } from '../message-rows.js';
 import type { AppendBatchItem, AppendRequest, AppendResponse, AppendWorkerData } from './sqlite-append-protocol.js';

@@ -10,6 +10,7 @@ import { type FormatFixture, fixtureBody, loadFormatFixtures } from '../../../te
 import { renderMessage } from '../../render/render.js';
 import { checkContentValue, codePointLength } from '../../services/content.js';
 import { isAppError } from '../../errors.js';
+import { httpStatusOf } from '../../http/error-handler.js';
 import { translateAlertmanager } from './alertmanager/translate.js';
 import { translateGitHub } from './github/translate.js';
 import { translateGrafana } from './grafana/translate.js';
@@ -73,7 +74,7 @@ for (const format of FORMAT_NAMES) {
         } catch (e) {
           assert.ok(isAppError(e), String(e));
           assert.ok(f.expect.status, `${id} was refused (${e.code}: ${e.message}) but expects a message`);
-          assert.equal(e.status, f.expect.status);
+          assert.equal(httpStatusOf(e.code), f.expect.status);
           assert.equal(e.code, f.expect.Code);
           if (f.expect.slack) assert.equal((e as { slackError?: string }).slackError ?? 'invalid_payload', f.expect.slack);
           assert.ok(e.message.length > 20, 'a Message that says what to fix');

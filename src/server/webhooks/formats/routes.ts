@@ -18,6 +18,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { LIMITS } from '../../../shared/limits.js';
 import { AppError } from '../../errors.js';
+import { errorHeaders, httpStatusOf } from '../../http/error-handler.js';
 import type { Clock } from '../../services/context.js';
 import type { WebhookSender } from '../../services/message-service.js';
 import type { MessageRecord } from '../../store/types.js';
@@ -63,7 +64,7 @@ const KIB = 1024;
 const size = (bytes: number) => (bytes % (KIB * KIB) === 0 ? `${bytes / KIB / KIB} MiB` : `${bytes / KIB} KiB`);
 
 function tooLarge(format: Format, what: string): AppError {
-  return new AppError('PayloadTooLarge', `${what}; the limit for ${format.title} payloads is ${format.bodyLimit} bytes (${size(format.bodyLimit)}).`, { connection: 'close' });
+  return new AppError('PayloadTooLarge', `${what}; the limit for ${format.title} payloads is ${format.bodyLimit} bytes (${size(format.bodyLimit)}).`, { headers: { connection: 'close' } });
 }
 
 /**
@@ -126,14 +127,14 @@ export const webhookFormats = (p: FormatPipeline): FastifyPluginAsync => async (
     let thrown: unknown = err;
     if (format && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') thrown = tooLarge(format, `The request body is over ${size(format.bodyLimit)}`);
     const e = p.errorOf(thrown, req);
-    const headers: Record<string, string> = { ...e.headers };
+    const headers = errorHeaders(e);
     if (!req.raw.complete) headers.connection = 'close';
     if (formatOf(req) === 'slack') {
       headers['x-carillon-code'] = e.code;
       headers['x-carillon-message'] = asciiHeader(e.message);
-      return reply.code(e.status).headers(headers).type('text/plain; charset=utf-8').send(slackErrorString(thrown, e.code));
+      return reply.code(httpStatusOf(e.code)).headers(headers).type('text/plain; charset=utf-8').send(slackErrorString(thrown, e.code));
     }
-    return reply.code(e.status).headers(headers).type('application/json').send({ Code: e.code, Message: e.message });
+    return reply.code(httpStatusOf(e.code)).headers(headers).type('application/json').send({ Code: e.code, Message: e.message });
   });
 
   for (const format of formats.values()) {
@@ -143,7 +144,7 @@ export const webhookFormats = (p: FormatPipeline): FastifyPluginAsync => async (
       if (length !== undefined && Number(length) > format.bodyLimit) return done(tooLarge(format, `The request body is ${length} bytes`));
       const encoding = req.headers['content-encoding'];
       if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-        return done(new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { connection: 'close' }));
+        return done(new AppError('UnsupportedMediaType', `The body is sent with Content-Encoding: ${encoding.slice(0, 40)}; send it uncompressed (no Content-Encoding).`, { headers: { connection: 'close' } }));
       }
       // Every sender's body is read as bytes whatever its Content-Type (SNS sends text/plain, GitHub may send a form).
       delete req.headers['content-type'];

@@ -129,10 +129,10 @@ export class SnsVerifier {
     try {
       res = await this.get(subscribeUrl);
     } catch (e) {
-      throw new AppError('ServiceUnavailable', `Amazon SNS could not be reached to confirm the subscription (${(e as Error).message}); retry after the time in Retry-After.`, { 'retry-after': '5' });
+      throw new AppError('ServiceUnavailable', `Amazon SNS could not be reached to confirm the subscription (${(e as Error).message}); retry after the time in Retry-After.`, { retryAfterS: 5 });
     }
     if (res.status >= 500) {
-      throw new AppError('ServiceUnavailable', `Amazon SNS answered ${res.status} to the subscription confirmation; retry after the time in Retry-After.`, { 'retry-after': '5' });
+      throw new AppError('ServiceUnavailable', `Amazon SNS answered ${res.status} to the subscription confirmation; retry after the time in Retry-After.`, { retryAfterS: 5 });
     }
     if (res.status !== 200) {
       throw new AppError('InvalidPayload', `Amazon SNS refused the subscription confirmation (HTTP ${res.status}; the token may have expired after 3 days): request a new confirmation for this subscription in the SNS console.`);
@@ -156,10 +156,10 @@ export class SnsVerifier {
     try {
       res = await this.get(url);
     } catch (e) {
-      throw new AppError('ServiceUnavailable', `The SNS signing certificate could not be fetched (${(e as Error).message}); retry after the time in Retry-After.`, { 'retry-after': '5' });
+      throw new AppError('ServiceUnavailable', `The SNS signing certificate could not be fetched (${(e as Error).message}); retry after the time in Retry-After.`, { retryAfterS: 5 });
     }
     if (res.status !== 200) {
-      throw new AppError('ServiceUnavailable', `The SNS signing certificate could not be fetched (HTTP ${res.status}); retry after the time in Retry-After.`, { 'retry-after': '5' });
+      throw new AppError('ServiceUnavailable', `The SNS signing certificate could not be fetched (HTTP ${res.status}); retry after the time in Retry-After.`, { retryAfterS: 5 });
     }
     let cert: X509Certificate;
     try {

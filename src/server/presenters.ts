@@ -1,6 +1,10 @@
-/** Domain records → API shapes. Nothing secret (password hashes, generations) ever leaves through here. */
-import type { Message, User } from '../../shared/api-types.js';
-import type { MemberRecord, MessageRecord, UserRecord } from '../store/types.js';
+/**
+ * Domain records → API shapes, for every layer that answers clients (the HTTP routes and the
+ * realtime stream). Nothing secret (password hashes, generations) ever leaves through here.
+ */
+import type { Message, Room, User } from '../shared/api-types.js';
+import type { RoomView } from './services/read-state.js';
+import type { MemberRecord, MessageRecord, UserRecord } from './store/types.js';
 
 export const presentUser = (u: UserRecord): User => ({
   id: u.id,
@@ -32,4 +36,17 @@ export const presentMessage = (m: MessageRecord): Message => ({
   deletedAt: m.deletedAt,
   ...(m.deletedBy !== undefined ? { deletedBy: m.deletedBy } : {}),
   reactions: m.reactions,
+});
+
+export const presentRoom = (r: RoomView): Room => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.createdAt,
+  role: r.role,
+  lastSeq: r.lastSeq,
+  lastReadSeq: r.lastReadSeq,
+  unreadCount: r.unreadCount,
+  mentionCount: r.mentionCount,
+  notify: r.notify,
+  muted: r.muted,
 });
