@@ -20,6 +20,7 @@
  * node whose claim succeeds publishes a `webhook.failing` event with the administrators' ids; every
  * node's gateway sends the frame to their sockets.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { DeliveryFormat, WebhookDelivery } from '../../shared/api-types.js';
@@ -43,10 +44,11 @@ interface Tag {
   messageId?: string;
 }
 
-const tags = new WeakMap<FastifyRequest, Tag>();
+/** Keyed by the request: Fastify's, or the fast path's call (fast-path.ts). */
+const tags = new WeakMap<object, Tag>();
 
 /** The request authenticated as this webhook (or proved it was for it: an old token's 404): its answer goes to the webhook's log. */
-export function attributeDelivery(req: FastifyRequest, webhookId: string): void {
+export function attributeDelivery(req: object, webhookId: string): void {
   const tag = tags.get(req);
   if (tag) tag.webhookId = webhookId;
   else tags.set(req, { webhookId });
@@ -59,7 +61,7 @@ export function setDeliveryFormat(req: FastifyRequest, format: DeliveryFormat): 
 }
 
 /** The message the request stored or updated. */
-export function setDeliveryMessage(req: FastifyRequest, messageId: string): void {
+export function setDeliveryMessage(req: object, messageId: string): void {
   const tag = tags.get(req);
   if (tag) tag.messageId = messageId;
 }
@@ -121,25 +123,40 @@ export class DeliveryLog {
 
   /** The onResponse hook of every webhook route: the answer is sent; queue its row. Costs no I/O. */
   record(req: FastifyRequest, reply: FastifyReply, code: string | undefined): void {
-    const tag = tags.get(req);
-    const testId = req.headers[TEST_DELIVERY_HEADER];
+    const length = Number(req.headers['content-length']);
+    this.recordAnswer(req, {
+      headers: req.headers,
+      status: reply.statusCode,
+      bytes: Buffer.isBuffer(req.body) ? req.body.length : Number.isFinite(length) && length >= 0 ? length : 0,
+      latencyMs: reply.elapsedTime,
+      route: req.routeOptions.url,
+    }, code);
+  }
+
+  /** The same for any answered request (`call`: the key attributeDelivery was given): also the fast path's (fast-path.ts). */
+  recordAnswer(
+    call: object,
+    answer: { headers: IncomingHttpHeaders; status: number; bytes: number; latencyMs: number; route: string | undefined },
+    code: string | undefined,
+  ): void {
+    const tag = tags.get(call);
+    const testId = answer.headers[TEST_DELIVERY_HEADER];
     const test = typeof testId === 'string' ? this.tests.get(testId) : undefined;
     if (!tag) {
       test?.(null);
       return;
     }
-    const status = reply.statusCode;
-    const length = Number(req.headers['content-length']);
+    const status = answer.status;
     const row: DeliveryRecord = {
       id: orderedId(this.options.clock.now()),
       webhookId: tag.webhookId,
       at: this.options.clock.now(),
       status,
       code: status === 200 ? null : (code ?? null),
-      bytes: Buffer.isBuffer(req.body) ? req.body.length : Number.isFinite(length) && length >= 0 ? length : 0,
-      latencyMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      bytes: answer.bytes,
+      latencyMs: Math.round(answer.latencyMs * 1000) / 1000,
       messageId: status === 200 ? (tag.messageId ?? null) : null,
-      format: test ? 'test' : (tag.format ?? formatOfRoute(req)),
+      format: test ? 'test' : (tag.format ?? formatOfRoute(answer.route)),
     };
     test?.(row);
     if (this.closed) return;
@@ -297,8 +314,8 @@ function tally(rows: readonly DeliveryRecord[]): FailureTally[] {
 }
 
 /** 'slack', 'sns', … from the matched route (`/incomingwebhooks/:webhookId/slack`); 'chime' otherwise. */
-function formatOfRoute(req: FastifyRequest): DeliveryFormat {
-  const url = (req.routeOptions.url ?? '').replace(/\/$/, '');
+function formatOfRoute(route: string | undefined): DeliveryFormat {
+  const url = (route ?? '').replace(/\/$/, '');
   const last = url.slice(url.lastIndexOf('/') + 1);
   return FORMATS.has(last) ? (last as DeliveryFormat) : 'chime';
 }
