@@ -5,6 +5,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   registry: Registry;
   webhookPosts: Counter<'code'>;
+  /** webhookPosts.inc for one outcome code, with the labelled series looked up once per code (bounded: ErrorCodes and statuses). */
+  countWebhookPost(code: string): void;
   /** carillon_http_requests_total and _duration_seconds for a request answered outside Fastify (the webhook fast path). */
   recordRequest(method: string, route: string, status: number, seconds: number): void;
 }
@@ -52,5 +54,15 @@ export function installMetrics(app: FastifyInstance): Metrics {
     recordRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  return { registry, webhookPosts, recordRequest };
+  const postSeries = new Map<string, () => void>();
+  const countWebhookPost = (code: string) => {
+    let inc = postSeries.get(code);
+    if (!inc) {
+      const child = webhookPosts.labels(code);
+      inc = () => child.inc();
+      postSeries.set(code, inc);
+    }
+    inc();
+  };
+  return { registry, webhookPosts, recordRequest, countWebhookPost };
 }

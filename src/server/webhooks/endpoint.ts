@@ -101,7 +101,7 @@ export const webhookEndpoint = (options: WebhookEndpointOptions): FastifyPluginA
 
   app.addHook('onResponse', (req, reply, done) => {
     const code = steps.outcomeOf(req);
-    metrics.webhookPosts.inc({ code: code ?? (reply.statusCode === 200 ? 'OK' : String(reply.statusCode)) });
+    metrics.countWebhookPost(code ?? (reply.statusCode === 200 ? 'OK' : String(reply.statusCode)));
     // The webhook's delivery log (every format: this hook covers the routes registered below too).
     options.deliveryLog?.record(req, reply, code);
     done();

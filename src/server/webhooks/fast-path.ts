@@ -88,7 +88,7 @@ export function webhookFastPath(options: WebhookFastPathOptions): FastPath {
     const elapsed = performance.now() - call.started;
     const code = steps.outcomeOf(call);
     metrics.recordRequest('POST', route, status, elapsed / 1000);
-    metrics.webhookPosts.inc({ code: code ?? (status === 200 ? 'OK' : String(status)) });
+    metrics.countWebhookPost(code ?? (status === 200 ? 'OK' : String(status)));
     deliveryLog?.recordAnswer(call, { headers: call.headers, status, bytes: bodyBytes, latencyMs: elapsed, route }, code);
     if (logsInfo()) call.log.info({ res: { statusCode: status }, responseTime: elapsed }, 'request completed');
   };
