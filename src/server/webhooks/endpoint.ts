@@ -22,6 +22,10 @@
  *                content rules → 400; @All/@Present refused by the webhook's settings → 400
  *                BroadcastNotAllowed, or in a room of more than 50 → 400 TooManyMembers;
  *                store → 200 {MessageId, RoomId} only after the commit, or 503 + Retry-After.
+ *
+ * The steps themselves live in steps.ts, shared with the raw `node:http` fast path (fast-path.ts,
+ * issue 16), which answers the plain Chime post (`POST /incomingwebhooks/{id}` with a
+ * Content-Length body) ahead of Fastify; these routes answer everything else, and app.inject.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import { LIMITS } from '../../shared/limits.js';
