@@ -6,11 +6,13 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { countStored, seed, startCarillon } from './carillon.js';
-import { LOAD_CORE, QUICK, cpuMs, firstJsonLine, repoRoot, spawnNode, startFloor, stop, tempDir } from './lib.js';
+import { LOAD_CORE, QUICK, cpuMs, firstJsonLine, repoRoot, spawnNode, startFloor, stop, tempDir, threadCpuMs } from './lib.js';
 
 interface AutocannonResult {
   /** Server CPU (user + system) per request during the run, in ms: robust to other load on the machine. */
   serverCpuMsPerRequest?: number;
+  /** The same, by server thread: "event loop", then the other threads, busiest first ("thread 1" is the SQLite writer under ingest load). */
+  serverThreadCpuMsPerRequest?: Record<string, number>;
   ok: number;
   rps: number;
   total: number;
@@ -46,8 +48,17 @@ async function autocannon(urls: string[], seconds: number, idsFile?: string): Pr
 /** Runs the load and adds the server's CPU time per request. */
 async function measured(pid: number, run: () => Promise<AutocannonResult>): Promise<AutocannonResult> {
   const before = cpuMs(pid);
+  const threadsBefore = threadCpuMs(pid);
   const r = await run();
-  return { ...r, serverCpuMsPerRequest: (cpuMs(pid) - before) / r.total };
+  const per = [...threadCpuMs(pid)].map(([tid, ms]) => [tid, (ms - (threadsBefore.get(tid) ?? 0)) / r.total] as const);
+  const threads: Record<string, number> = {};
+  const round = (x: number) => Math.round(x * 1e4) / 1e4;
+  threads['event loop'] = round(per.find(([tid]) => tid === String(pid))?.[1] ?? NaN);
+  per
+    .filter(([tid, ms]) => tid !== String(pid) && ms > 0)
+    .sort((a, b) => b[1] - a[1])
+    .forEach(([, ms], i) => (threads[`thread ${i + 1}`] = round(ms)));
+  return { ...r, serverCpuMsPerRequest: (cpuMs(pid) - before) / r.total, serverThreadCpuMsPerRequest: threads };
 }
 
 export async function benchIngest(): Promise<IngestResult> {

@@ -1,6 +1,6 @@
 /** Shared helpers for `npm run bench`: processes pinned to cores, readiness, percentiles, tables. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,6 +130,32 @@ const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().
  * wall-clock rates it barely moves when other work shares the machine: CPU ms per request is the
  * figure to compare across noisy runs.
  */
+/**
+ * CPU ms (user + system) of each thread of a process, by thread id (/proc/<pid>/task/<tid>/stat);
+ * the event loop's thread id is the pid. Node 20 does not name its threads (all are "node"), so the
+ * others (the SQLite writer, V8's GC and compiler helpers, libuv's pool) are told apart by their load.
+ * Threads that ended before the call are not counted.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 export function cpuMs(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -3,6 +3,7 @@
  * the CLI can build it. Dependencies (store, clock, presence, events, logger) come in from outside.
  */
 import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { fastifyCookie } from '@fastify/cookie';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
@@ -45,6 +46,8 @@ import { SearchService } from './services/search-service.js';
 import { UserService } from './services/user-service.js';
 import type { Store } from './store/types.js';
 import { undecodableWebhookUrlError, webhookEndpoint } from './webhooks/endpoint.js';
+import { type FastPath, webhookFastPath } from './webhooks/fast-path.js';
+import { WebhookSteps } from './webhooks/steps.js';
 import type { WebhookFormatsOptions } from './webhooks/formats/routes.js';
 import { MemoryRateLimiter } from './rate-limit/memory.js';
 import type { RateLimiter } from './rate-limit/types.js';
@@ -109,6 +112,8 @@ declare module 'fastify' {
       push: PushDispatcher;
       /** Route schemas not compiled yet; main.ts compiles them in the background after start-up. */
       schemas: DeferredCompiles;
+      /** The request listener of every server (HTTP here, HTTPS in https-server.ts): the webhook fast path, then Fastify. */
+      requestListener: (req: IncomingMessage, res: ServerResponse) => void;
     };
   }
 }
@@ -156,7 +161,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   // The routes' schemas compile on first use, or in the background after start-up (main.ts).
   const schemas = new DeferredCompiles();
+  // The webhook fast path (webhooks/fast-path.ts, issue 16) sees each request before Fastify's
+  // routing does; it is set once the webhook steps exist, below.
+  let fastPath: FastPath | undefined;
+  let route: (req: IncomingMessage, res: ServerResponse) => void = () => {
+    throw new Error('unreachable: requests arrive only after the app is built');
+  };
+  const requestListener = (req: IncomingMessage, res: ServerResponse) => {
+    if (!fastPath?.(req, res)) route(req, res);
+  };
   const app = Fastify({
+    // The HTTP server as Fastify would make it (lib/server.js), with the fast path ahead of its handler.
+    serverFactory: (handler, opts) => {
+      route = handler;
+      const server = createServer({ ...HTTP_TIMEOUTS }, requestListener);
+      server.keepAliveTimeout = (opts as { keepAliveTimeout?: number }).keepAliveTimeout ?? 72_000;
+      server.requestTimeout = HTTP_TIMEOUTS.requestTimeout;
+      server.setTimeout(0);
+      return server;
+    },
     ...(deps.logger ? { loggerInstance: deps.logger.child({}, { serializers: requestSerializers }) as FastifyBaseLogger } : { logger: loggerOptions(config) }),
     genReqId: () => randomUUID(),
     trustProxy: false,
@@ -249,7 +272,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const webhookOps = new WebhookOpsService(context, services.webhooks, deliveryLog, ({ path, headers, body }) =>
     app.inject({ method: 'POST', url: path, headers, payload: body }),
   );
-  app.decorate('carillon', { services, metrics, state, context, stream, schemas, push });
+  app.decorate('carillon', { services, metrics, state, context, stream, schemas, push, requestListener });
 
   app.setErrorHandler((err, req, reply) => handleError(err, req, reply));
   // The web client (SPEC 7): static files at /, and index.html for page URLs no route matched.
@@ -300,18 +323,26 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   );
 
   // The Chime-compatible webhook endpoint: its own body parser and error handler (SPEC 2).
+  // The steps of a webhook post, shared by its Fastify routes and the fast path (webhooks/steps.ts).
+  const webhookSteps = new WebhookSteps({
+    webhooks: services.webhooks,
+    messages: services.messages,
+    rateLimiter: deps.rateLimiter ?? new MemoryRateLimiter({ clock, ratePerSecond: config.webhookRatePerSecond, burst: config.webhookBurst }),
+    ratePerSecond: config.webhookRatePerSecond,
+    clock,
+    log: app.log,
+  });
   await app.register(
     webhookEndpoint({
+      steps: webhookSteps,
       webhooks: services.webhooks,
-      messages: services.messages,
-      rateLimiter: deps.rateLimiter ?? new MemoryRateLimiter({ clock, ratePerSecond: config.webhookRatePerSecond, burst: config.webhookBurst }),
       metrics,
-      ratePerSecond: config.webhookRatePerSecond,
       clock,
       deliveryLog,
       ...(deps.formats ? { formats: deps.formats } : {}),
     }),
   );
+  fastPath = webhookFastPath({ steps: webhookSteps, metrics, deliveryLog, log: app.log, isDraining: () => state.draining });
 
   registerOpsRoutes(app, { store: deps.store, metrics, isDraining: () => state.draining });
 

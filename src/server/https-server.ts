@@ -24,9 +24,10 @@ export async function startHttpsServer(app: FastifyInstance, config: Config): Pr
   if (!config.tlsCertFile || !config.tlsKeyFile) throw new Error('TLS_CERT_FILE and TLS_KEY_FILE are required for HTTPS');
   const cert = readFileSync(config.tlsCertFile);
   const key = readFileSync(config.tlsKeyFile);
-  // Every request goes through the app's own routing: same hooks, logs, limits and error handling.
+  // Every request goes through the app's own listener (the webhook fast path, then Fastify's routing):
+  // same hooks, logs, limits and error handling.
   // The same slow-client limits as the plain HTTP server, given at creation (see HTTP_TIMEOUTS in app.ts).
-  const server = createServer({ cert, key, ...HTTP_TIMEOUTS }, (req, res) => app.routing(req, res));
+  const server = createServer({ cert, key, ...HTTP_TIMEOUTS }, app.carillon.requestListener);
   server.keepAliveTimeout = app.server.keepAliveTimeout;
   server.on('clientError', (err: Error & { code?: string }, socket) => handleClientError(err, socket, app.log));
   installExpectContinue(server, API_BODY_LIMIT);

@@ -5,6 +5,10 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 export interface Metrics {
   registry: Registry;
   webhookPosts: Counter<'code'>;
+  /** webhookPosts.inc for one outcome code, with the labelled series looked up once per code (bounded: ErrorCodes and statuses). */
+  countWebhookPost(code: string): void;
+  /** carillon_http_requests_total and _duration_seconds for a request answered outside Fastify (the webhook fast path). */
+  recordRequest(method: string, route: string, status: number, seconds: number): void;
 }
 
 export function installMetrics(app: FastifyInstance): Metrics {
@@ -32,21 +36,33 @@ export function installMetrics(app: FastifyInstance): Metrics {
   // The labelled series, looked up once per method, route and status rather than hashed per request
   // (the label values are bounded: route patterns, never raw URLs).
   const series = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
-  app.addHook('onResponse', (req, reply, done) => {
-    // The route pattern, never the raw URL: bounded label values and no token in metrics.
-    const route = req.routeOptions.url ?? 'unmatched';
-    const status = String(reply.statusCode);
-    const key = `${req.method} ${status} ${route}`;
+  const recordRequest = (method: string, route: string, statusCode: number, seconds: number) => {
+    const status = String(statusCode);
+    const key = `${method} ${status} ${route}`;
     let s = series.get(key);
     if (!s) {
-      const counter = requests.labels(req.method, route, status);
-      const histogram = duration.labels(req.method, route);
+      const counter = requests.labels(method, route, status);
+      const histogram = duration.labels(method, route);
       s = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
       series.set(key, s);
     }
     s.count();
-    s.observe(reply.elapsedTime / 1000);
+    s.observe(seconds);
+  };
+  app.addHook('onResponse', (req, reply, done) => {
+    // The route pattern, never the raw URL: bounded label values and no token in metrics.
+    recordRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  return { registry, webhookPosts };
+  const postSeries = new Map<string, () => void>();
+  const countWebhookPost = (code: string) => {
+    let inc = postSeries.get(code);
+    if (!inc) {
+      const child = webhookPosts.labels(code);
+      inc = () => child.inc();
+      postSeries.set(code, inc);
+    }
+    inc();
+  };
+  return { registry, webhookPosts, recordRequest, countWebhookPost };
 }
