@@ -42,7 +42,6 @@ const CHIME_URL = /^\/incomingwebhooks\/([A-Za-z0-9._~-]+)(\/?)(?:\?(.*))?$/s;
 const ROUTE = '/incomingwebhooks/:webhookId';
 const ROUTE_SLASH = '/incomingwebhooks/:webhookId/';
 
-
 class FastCall implements WebhookCall {
   private reqId: string | undefined;
   private childLog: FastifyBaseLogger | undefined;
