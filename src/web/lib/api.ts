@@ -3,7 +3,8 @@
  * bodies. The server checks Origin on cookie-authenticated writes, which browsers send by themselves.
  * Errors carry the server's {Code, Message} so screens can show the Message as is.
  */
-import type { Message, MessageEdit, NotifyLevel, PushPublicKey, PushSubscriptionInput, ReadState, Room, RoomRole, Roster, User, WebhookList, WebhookWithUrl } from '../../shared/api-types';
+import type { Message, MessageEdit, NotifyLevel, PushPublicKey, PushSubscriptionInput, ReadState, Room, RoomRole, Roster, User, WebhookDelivery, WebhookList, WebhookWithUrl } from '../../shared/api-types';
+import type { AuditEntry, WebhookSettings } from '../../shared/api-types';
 
 export class ApiError extends Error {
   constructor(
@@ -93,62 +94,13 @@ export interface SearchQuery {
   limit?: number | undefined;
 }
 
-// ---- Webhook operations (issue 15). Typed here, for the web client: the fields a server without
-// them leaves out are optional, so the dialog works (with less in it) against an older server.
+// ---- Webhook operations (issue 15): the shared API types, under the names the dialogs use.
 
-export interface WebhookSettings {
-  ratePerSecond: number;
-  burst: number;
-  allowBroadcastMentions: boolean;
-}
-
-/** Set while the webhook is in a failure streak that produced a notice in the last hour. */
-export interface WebhookFailing {
-  since: number;
-  failures: number;
-  lastStatus: number;
-  lastCode: string;
-}
-
-/**
- * A webhook as the list, create, PATCH and regenerate give it (an intersection, so the fields the
- * shared WebhookWithUrl gains stay compatible whether or not it declares them yet).
- */
-export type WebhookInfo = WebhookWithUrl &
-  Partial<{
-    settings: WebhookSettings;
-    /** Epoch ms until which the URL before the last regenerate still works; null: none. */
-    previousUrlValidUntil: number | null;
-    failing: WebhookFailing | null;
-    /** The secret GitHub signs X-Hub-Signature-256 with. */
-    signingSecret: string;
-  }>;
-
-export type DeliveryFormat = 'chime' | 'slack' | 'sns' | 'alertmanager' | 'grafana' | 'github' | 'test';
-
+export type { AuditAction, AuditEntry, DeliveryFormat, WebhookFailing, WebhookSettings } from '../../shared/api-types';
+/** A webhook as the list, create, PATCH and regenerate give it. */
+export type WebhookInfo = WebhookWithUrl;
 /** One attempt in a webhook's delivery log (never its token or body). */
-export interface Delivery {
-  id: string;
-  at: number;
-  status: number;
-  code: string | null;
-  bytes: number;
-  latencyMs: number;
-  messageId: string | null;
-  format: DeliveryFormat;
-}
-
-export type AuditAction = 'webhook.created' | 'webhook.renamed' | 'webhook.regenerated' | 'webhook.deleted' | 'webhook.settings';
-
-export interface AuditEntry {
-  id: string;
-  at: number;
-  actor: { type: 'user' | 'server'; id: string | null; name: string };
-  action: AuditAction;
-  webhookId: string;
-  webhookName: string;
-  details: Record<string, unknown>;
-}
+export type Delivery = WebhookDelivery;
 
 /** The stream frame sent to a room's administrators when one of its webhooks keeps failing. */
 export type { WebhookFailingFrame } from '../../shared/stream-protocol';
