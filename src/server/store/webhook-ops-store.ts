@@ -14,7 +14,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { type Kysely, sql } from './kysely.js';
-import type { Database } from './schema.js';
+import type { Database, WebhookDeliveriesTable } from './schema.js';
 
 export type DeliveryFormatName = 'chime' | 'slack' | 'sns' | 'alertmanager' | 'grafana' | 'github' | 'test';
 
@@ -153,17 +153,7 @@ export function orderedId(now: number): string {
 
 // ---- the Kysely implementation ----
 
-const toDelivery = (r: {
-  id: string;
-  webhook_id: string;
-  at: number;
-  status: number;
-  code: string | null;
-  bytes: number;
-  latency_us: number;
-  message_id: string | null;
-  format: string;
-}): DeliveryRecord => ({
+const toDelivery = (r: WebhookDeliveriesTable): DeliveryRecord => ({
   id: r.id,
   webhookId: r.webhook_id,
   at: Number(r.at),
