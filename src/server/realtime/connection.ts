@@ -12,7 +12,8 @@
  * - `live`: each message goes out as the room channel delivers it (in seq order).
  * `lastSent` is the highest seq sent on this socket for the room: nothing at or below it is sent again.
  */
-import type { RawData, WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { WebSocket, type RawData } from 'ws';
 import type { ReadState } from '../../shared/api-types.js';
 import { CLOSE_TOO_SLOW, type ClientFrame, type RoomSeqs } from '../../shared/stream-protocol.js';
 import { roomViewFor } from '../services/read-state.js';
@@ -125,6 +126,8 @@ export class Connection {
 
   constructor(
     readonly ws: WebSocket,
+    /** The socket ws was given for `ws` (net or TLS): frames from frames.ts are written to it as they are. */
+    private readonly socket: Duplex,
     readonly user: UserRecord,
     private readonly host: ConnectionHost,
     /** The session (its stored hash) the socket was opened with; signing it out closes the socket. */
@@ -408,25 +411,31 @@ export class Connection {
     return this.ws.bufferedAmount + this.pendingBytes;
   }
 
-  /** Sends a frame unless that would take the socket over its budget, in which case it is closed with 4008. */
+  /**
+   * Sends a frame (whole WebSocket frame bytes, frames.ts) unless that would take the socket over
+   * its budget, in which case it is closed with 4008. Nothing goes out once the closing handshake
+   * has started (readyState CLOSING), as with ws.send.
+   */
   send(frame: Buffer): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.unsentBytes() + frame.length > this.host.limits.maxBufferedBytes) {
       this.tooSlow();
       return false;
     }
-    this.ws.send(frame, { binary: false });
+    coalesce(this.socket);
+    this.socket.write(frame);
     return true;
   }
 
   /** Sends and resolves once the frame (and so everything before it) is handed to the network, or the connection ends. */
   private sendFlushed(frame: Buffer): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
     if (this.unsentBytes() + frame.length > this.host.limits.maxBufferedBytes) {
       this.tooSlow();
       return Promise.resolve();
     }
-    const written = new Promise<void>((resolve) => this.ws.send(frame, { binary: false }, () => resolve()));
+    coalesce(this.socket);
+    const written = new Promise<void>((resolve) => this.socket.write(frame, () => resolve()));
     return Promise.race([written, this.closedSignal]);
   }
 
@@ -473,4 +482,32 @@ export class Connection {
     this.pendingBytes = 0;
     this.host.onClosed(this);
   }
+}
+
+// ---- coalesced writes ----
+
+/** Sockets corked since the last flush: each is uncorked once, after the current turn of the event loop. */
+const corked = new Set<Duplex>();
+let flushScheduled = false;
+
+/**
+ * Holds the socket's writes until the end of this turn of the event loop (setImmediate), so that
+ * every frame it gets in one turn leaves in one write: one system call per socket per turn instead
+ * of one per frame. A quiet server sends each frame in the turn it was made (no timer, no added
+ * wait); a busy one, whose turns carry many messages, makes fewer and larger writes (issue 16, item 6).
+ */
+function coalesce(socket: Duplex): void {
+  if (corked.has(socket)) return;
+  corked.add(socket);
+  socket.cork();
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushCorked);
+  }
+}
+
+function flushCorked(): void {
+  flushScheduled = false;
+  for (const socket of corked) socket.uncork();
+  corked.clear();
 }

@@ -148,7 +148,7 @@ export class StreamGateway implements ConnectionHost {
       refuse(socket, new AppError('Throttled', `This user already has ${open} open streams on this server (the limit is ${LIMITS.streamsPerUser}); close some tabs or devices, then reconnect.`, { retryAfterS: 10 }));
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, user, this, sessionId)));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.add(new Connection(ws, socket, user, this, sessionId)));
   }
 
   private add(conn: Connection): void {

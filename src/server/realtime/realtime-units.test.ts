@@ -4,10 +4,11 @@
  * folders and contract tests: events/, presence/.)
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { RoomEvent, MessageRecord, Store } from '../store/types.js';
 import { parseClientFrame } from './connection.js';
-import { MessageEntry } from './frames.js';
+import { MessageEntry, payloadOf, wireFrame } from './frames.js';
 import type { Logger } from './logger.js';
 import { type ChannelSubscriber, RoomChannel } from './room-channel.js';
 
@@ -117,11 +118,22 @@ describe('frames', () => {
     const bob = entry.frameFor('bob');
     assert.equal(entry.frameFor('carol'), bob, 'same buffer for everyone alerted');
     assert.equal(entry.frameFor('dave'), entry.frameFor('author'));
-    const parsed = JSON.parse(bob.toString());
+    const parsed = JSON.parse(payloadOf(bob));
     assert.equal(parsed.type, 'message.created');
     assert.deepEqual(parsed.message, { ...msg(4, { mentions: { all: false, present: true, userIds: ['carol'] } }), alert: true });
-    assert.equal(JSON.parse(entry.frameFor('dave').toString()).message.alert, false);
-    assert.ok(!bob.toString().includes('presentAtPost'));
+    assert.equal(JSON.parse(payloadOf(entry.frameFor('dave'))).message.alert, false);
+    assert.ok(!payloadOf(bob).includes('presentAtPost'));
+  });
+
+  test('frames are whole WebSocket text frames, byte for byte what ws would send, at every length encoding', () => {
+    // ws's own framing (its Sender is not in @types/ws): the header ws.send builds for a server frame.
+    const { Sender } = createRequire(import.meta.url)('ws') as { Sender: { frame(data: Buffer, o: object): Buffer[] } };
+    for (const n of [0, 1, 125, 126, 127, 65535, 65536, 200_000]) {
+      const json = Buffer.alloc(n, 'x');
+      const expected = Buffer.concat(Sender.frame(json, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }));
+      assert.deepEqual(wireFrame(json), expected, `length ${n}`);
+      assert.equal(payloadOf(wireFrame(json)), json.toString());
+    }
   });
 
   test('client frames are checked; the reason says what to send', () => {
