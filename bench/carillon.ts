@@ -97,13 +97,15 @@ export interface CarillonProcess {
 /**
  * Starts Carillon on `dataDir` with the bench's settings: LOG_LEVEL=warn (no access log), the
  * webhook rate limit raised out of the way, SQLite durable as shipped. BENCH_CPU_PROF=<dir> runs
- * it under `node --cpu-prof` (the profile is written when it exits).
+ * it under `node --cpu-prof` (the profile is written when it exits). BENCH_NODE_ARGS="--flag …" adds
+ * Node/V8 flags to the server's command line (e.g. `--max-semi-space-size=32`), for A/B runs.
  */
 export async function startCarillon(dataDir: string, env: NodeJS.ProcessEnv = {}): Promise<CarillonProcess> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawnNode([...profile, join(CARILLON_DIST, 'cli/main.js'), 'serve'], {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawnNode([...extra, ...profile, join(CARILLON_DIST, 'cli/main.js'), 'serve'], {
     core: SERVER_CORE,
     env: {
       DATA_DIR: dataDir,

@@ -43,7 +43,11 @@ describe(`web push on two nodes, one PostgreSQL${testRedisUrl ? ' and Redis' : '
           redisUrl: testRedisUrl,
           clock,
           env: { PUSH_ENDPOINT_HOSTS: endpoint.origin, WEBHOOK_RATE_PER_SECOND: '1000', WEBHOOK_BURST: '1000' },
-          push: { pollIntervalMs: 20, scanIntervalMs: 300, fanOutDelayMs: 2, concurrency: 4, random: () => 0.5 },
+          // The lease is in clock time and the tests below move the clock 5 s every 50 ms to get past
+          // the 503 back-offs: with the real 60 s lease, a send still in flight after 0.6 s (a busy
+          // machine) would lose its lease and the other node would send it again, as it should for
+          // a node that died mid-send. Claims and leases themselves: push-store.test.ts.
+          push: { pollIntervalMs: 20, scanIntervalMs: 300, fanOutDelayMs: 2, concurrency: 4, random: () => 0.5, leaseMs: 24 * 3600_000 },
         }),
       );
     }
