@@ -19,6 +19,8 @@ export interface StreamConnectOptions {
   query?: string;
   /** Extra request headers, e.g. the Host a browser addressed when a proxy is in front of the server. */
   headers?: Record<string, string>;
+  /** For wss:// (an https:// base URL): the certificate to trust, e.g. a test's self-signed one. */
+  ca?: Buffer;
 }
 
 type StreamMessage = Message & { alert: boolean };
@@ -66,6 +68,7 @@ export class StreamClient {
         ...(options.cookie ? { cookie: options.cookie } : {}),
       },
       ...(options.origin ? { origin: options.origin } : {}),
+      ...(options.ca ? { ca: options.ca } : {}),
       autoPong: options.autoPong ?? true,
     });
     const client = new StreamClient(ws);

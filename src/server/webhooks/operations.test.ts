@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { tempDir } from '../../test-support/backends.js';
 import { type TestServer, type TestUser, call, createRoom, setupAdmin, startTestServer } from '../../test-support/server.js';
+import { StreamClient } from '../../test-support/stream-client.js';
 import { fixturePath } from '../../test-support/shared-dir.js';
 import {
   FakeClock,
@@ -164,9 +165,17 @@ describe('startServer on a DATA_DIR: restart, generated secret, HTTPS', () => {
     // A second webhook, so the rate limit of the first does not interfere.
     const w = toTestWebhook((await call(base(), 'POST', `/api/v1/rooms/${roomId}/webhooks`, { token: admin.token, body: { name: 'Over TLS' } })).body);
     tokens.push(w.token);
-    const res = await httpsPost(server.httpsPort, w.path, '{"Content": "over https"}', cert, [['Content-Type', 'application/json']]);
-    assert.equal(res.status, 200, res.text);
-    assert.deepEqual(Object.keys(res.json).sort(), ['MessageId', 'RoomId']);
+    // The stream over TLS (wss://) on the same port: frames are written to the TLS socket as they are.
+    const stream = await StreamClient.ready(`https://127.0.0.1:${server.httpsPort}`, { token: admin.token, ca: cert });
+    try {
+      const res = await httpsPost(server.httpsPort, w.path, '{"Content": "over https"}', cert, [['Content-Type', 'application/json']]);
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(Object.keys(res.json).sort(), ['MessageId', 'RoomId']);
+      const live = await stream.waitFor((f) => f.type === 'message.created' && f.message.id === res.json.MessageId, 'the post, live over wss://');
+      assert.ok(live.type === 'message.created' && live.message.content === 'over https');
+    } finally {
+      await stream.close();
+    }
     // The HTTPS-only client (AWS's GitHub Action) as recorded, over TLS.
     const fixture = JSON.parse(readFileSync(fixturePath('chime-clients', 'github-action--plain.json'), 'utf8'));
     await sleep(1100); // the rate limit is real here: one post per second per webhook
