@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertSafeHtml } from '../../test-support/html-allowlist.js';
+import { loadVectors, vectorBody } from '../../test-support/shared-dir.js';
 import { messageFormat, renderMessage, type RenderMember } from './index.js';
+import { makeEnv } from './markdown.js';
+import { MentionCollector, indexMembers } from './mentions.js';
+import { PLAIN_FEATURE_START, renderPlain, renderPlainMarkup } from './plain.js';
 
 const members: RenderMember[] = [
   { userId: 'u-mary', alias: 'mary', email: 'marymajor@example.com', displayName: 'Mary Major' },
@@ -283,5 +287,63 @@ describe('determinism', () => {
       assert.deepEqual(second, first);
       assert.equal(renderMessage(s, members).html, first.html);
     }
+  });
+});
+
+describe('plain text with no feature skips markdown-it, with the same HTML', () => {
+  const env = () => makeEnv(indexMembers(members), new MentionCollector());
+
+  it('every emoticon of the installed markdown-it-emoji has what the shortcut looks for', async () => {
+    const { default: shortcuts } = (await import('markdown-it-emoji/lib/data/shortcuts.mjs' as string)) as { default: Record<string, string[]> };
+    const all = Object.values(shortcuts).flat();
+    assert.ok(all.length > 50);
+    assert.deepEqual(all.filter((e) => !PLAIN_FEATURE_START.test(e)), []);
+  });
+
+  it('random text without those (every other ASCII printable, ": ", newlines, tabs, letters and symbols of other scripts): textHtml is what markdown-it makes of it', () => {
+    const pieces = [
+      ...[...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))].filter((c) => !PLAIN_FEATURE_START.test(c)),
+      '\n', '\n\n', '\t', '   ', '-', ')', '- )', '--', '&amp;', '&#60;', '\\*x\\*', '*x*', '_y_', '# h', '> q', '1. a', '[a](b)', '![i](j)', '~~s~~',
+      ': ', ':\n', ' :', 'a: b', 'https: //x', 'mailto: a', 'tada: ', 'x-', '8)', 'B)', 'https', 'www.example.com', 'example.com', 'mailto', 'é', 'ß', '日本語', 'עברית', '🎉', '👨‍👩‍👧', '\u202e', '\u200b', '\u{e0041}', '\u00a0', 'ﬀ',
+    ];
+    let seed = 16;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let tried = 0;
+    for (let n = 0; n < 6000; n++) {
+      let text = '';
+      const len = 1 + Math.floor(random() * 24);
+      for (let i = 0; i < len; i++) text += pieces[Math.floor(random() * pieces.length)];
+      if (PLAIN_FEATURE_START.test(text)) continue;
+      tried++;
+      assert.equal(renderPlain(text, env()), renderPlainMarkup(text, env()), JSON.stringify(text));
+    }
+    assert.ok(tried > 3000, `${tried} inputs`);
+  });
+
+  it('the repository\'s test vectors without those characters', () => {
+    let tried = 0;
+    for (const file of ['xss-markdown.jsonl', 'render-cost.jsonl', 'webhook-bodies-unicode.jsonl', 'mentions.jsonl']) {
+      for (const v of loadVectors(file)) {
+        let content: unknown;
+        try {
+          content = (JSON.parse(vectorBody(v).toString('utf8')) as { Content?: unknown }).Content;
+        } catch {
+          continue;
+        }
+        if (typeof content !== 'string' || PLAIN_FEATURE_START.test(content)) continue;
+        tried++;
+        assert.equal(renderPlain(content, env()), renderPlainMarkup(content, env()), v.name);
+      }
+    }
+    assert.ok(tried > 10, `${tried} vectors`);
+  });
+
+  it('a message with a feature still gets it (the shortcut is not taken)', () => {
+    assert.match(html('deploy done :tada:'), /🎉/);
+    assert.match(html('ping @mary'), /mention/);
+    assert.match(html('run `make`'), /<code>/);
+    assert.match(html('x-) and 8-)'), /😆/);
+    // …and text without one is escaped text with its line breaks.
+    assert.equal(html('deploy: "finished" & live > 5\nnext'), 'deploy: &quot;finished&quot; &amp; live &gt; 5<br>next');
   });
 });
