@@ -1,6 +1,6 @@
 /**
  * The built CLI (dist/cli/main.js), run as a real process against a temporary DATA_DIR.
- * `npm test` builds first; run `npx tsc -p tsconfig.json` before running this file alone.
+ * `npm test` builds first; run `npm run build:server` before running this file alone.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -35,7 +35,7 @@ async function waitFor(url: string, child: ChildProcess): Promise<void> {
 describe('carillon CLI', () => {
   let dataDir: string;
   before(() => {
-    assert.ok(existsSync(bin), `${bin} is missing: run npx tsc -p tsconfig.json (npm test does)`);
+    assert.ok(existsSync(bin), `${bin} is missing: run npm run build:server (npm test builds)`);
     dataDir = tempDir('carillon-cli-');
   });
   after(() => rmSync(dataDir, { recursive: true, force: true }));

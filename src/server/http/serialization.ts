@@ -13,7 +13,8 @@ type SerializerFactory = NonNullable<NonNullable<FastifyServerOptions['schemaCon
 type SerializerCompiler = ReturnType<SerializerFactory>;
 
 // The serializer compiler package Fastify itself uses by default, resolved from Fastify's own
-// location so that it is always the same copy and version.
+// location so that it is always the same copy and version. The built server bundles Fastify but
+// not this package (scripts/build-server.mjs), so there too it comes from node_modules.
 const requireFromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
 
 /**

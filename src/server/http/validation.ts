@@ -9,6 +9,7 @@ import type { FastifySchemaCompiler, FastifyServerOptions } from 'fastify';
 import type { DeferredCompiles } from './deferred-compiles.js';
 
 // Ajv is loaded with the first validator compiled (the first request with a body or parameters), not at start-up.
+// The bundle of the built server leaves it out (scripts/build-server.mjs): it comes from node_modules.
 const load = createRequire(import.meta.url);
 
 function makeAjv(coerce: boolean): AjvClass {

@@ -11,10 +11,10 @@
  * in dist/web, and *.map (like the .br/.gz copies themselves) is never served.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve, sep } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WEB_ROOT } from '../runtime-files.js';
 
 export const WEB_CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -37,12 +37,9 @@ const NOT_SERVED = /\.(?:map|br|gz)$/i;
 /** The suffixes of the precompressed copies that @fastify/static sends in place of a file. */
 const ENCODED_COPY = /\.(?:br|gz)$/;
 
-/**
- * dist/web beside the compiled server. Both src/server/http (tsx) and dist/server/http (tsc output)
- * sit three levels below the package root, so the same relative path works for both.
- */
+/** dist/web, from source as from the built bundle (runtime-files.ts). */
 export function defaultWebRoot(): string {
-  return resolve(dirname(fileURLToPath(import.meta.url)), '../../../dist/web');
+  return WEB_ROOT;
 }
 
 export interface WebClient {

@@ -57,7 +57,7 @@ export function clusterBinaries(): ClusterBinaries | undefined {
 /** The built server entry point; a clear error when `npm run build` has not run. */
 export function requireDist(): string {
   if (!existsSync(DIST_MAIN)) {
-    throw new Error(`${DIST_MAIN} is missing: the multi-node suite runs the built server. Run \`npm run build\` (or \`npx tsc -p tsconfig.json\`) first.`);
+    throw new Error(`${DIST_MAIN} is missing: the multi-node suite runs the built server. Run \`npm run build\` (or \`npm run build:server\`) first.`);
   }
   const built = statSync(DIST_MAIN).mtimeMs;
   const source = statSync(join(REPO_ROOT, 'src/cli/main.ts')).mtimeMs;

@@ -11,9 +11,8 @@
  * The worker has its own connection to the same file. The main connection takes the write lock at
  * BEGIN (see sqlite.ts), and each side waits for the other for up to busy_timeout.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { APPEND_WORKER_URL, FROM_SOURCE } from '../../runtime-files.js';
 import type { MessageAppender } from '../group-commit.js';
 import { type MessageRecord, StoreGuardError, StoreUnavailableError } from '../types.js';
 import { newMessageRecord } from '../message-rows.js';
@@ -25,15 +24,12 @@ interface InFlight {
   reject: (e: unknown) => void;
 }
 
-// The worker is this directory's sqlite-append-worker: compiled (.js), or from source (.ts) when this
+// The worker is sqlite-append-worker: the bundle's own entry for it, or its source (.ts) when this
 // module runs under tsx (the tests), whose loader Node 20 does not carry into worker threads.
-const SOURCE_EXT = extname(fileURLToPath(import.meta.url));
-const WORKER_URL = new URL(`./sqlite-append-worker${SOURCE_EXT}`, import.meta.url);
-
 function newWorker(workerData: AppendWorkerData): Worker {
-  if (SOURCE_EXT !== '.ts') return new Worker(WORKER_URL, { workerData });
+  if (!FROM_SOURCE) return new Worker(APPEND_WORKER_URL, { workerData });
   const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(APPEND_WORKER_URL.href)}); });`;
   return new Worker(boot, { eval: true, workerData });
 }
 
