@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../test-support/backends.js';
 import { freePort } from '../test-support/net.js';
 import { repoRoot } from '../test-support/shared-dir.js';
+import { waitForChildServer } from '../test-support/child-server.js';
 
 const bin = join(repoRoot, 'dist/cli/main.js');
 
@@ -18,19 +19,6 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never answered`);
-}
 
 describe('carillon CLI', () => {
   let dataDir: string;
@@ -115,7 +103,7 @@ describe('carillon CLI', () => {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, child);
+      await waitForChildServer(`http://127.0.0.1:${port}/readyz`, child);
       const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -139,7 +127,7 @@ describe('carillon CLI', () => {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, child);
+      await waitForChildServer(`http://127.0.0.1:${port}/readyz`, child);
       for (let i = 0; i < 50 && !out.includes('create the first administrator'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, new RegExp(`Open http://localhost:${port}/ in a browser to create the first administrator`));
       assert.ok(existsSync(join(fresh, 'carillon.db')));

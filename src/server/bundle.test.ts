@@ -16,6 +16,7 @@ import { tempDir } from '../test-support/backends.js';
 import { freePort } from '../test-support/net.js';
 import { repoRoot } from '../test-support/shared-dir.js';
 import { APPEND_WORKER_URL, FROM_SOURCE, WEB_ROOT } from './runtime-files.js';
+import { waitForChildServer } from '../test-support/child-server.js';
 
 const bundleDir = join(repoRoot, 'dist/cli');
 const bin = join(bundleDir, 'main.js');
@@ -66,19 +67,6 @@ const log = process.env.CARILLON_TEST_LOAD_LOG;
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOKS)}), { data: { log } });
 process.on('exit', () => appendFileSync(log, Object.keys(createRequire(process.cwd() + '/').cache).join('\\n') + '\\n'));`;
 
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never answered`);
-}
-
 test('from source, the run-time files are found in the repository', () => {
   assert.equal(FROM_SOURCE, true);
   assert.equal(WEB_ROOT, join(repoRoot, 'dist/web'));
@@ -127,7 +115,7 @@ describe('the built server (dist/cli)', { skip: !existsSync(metafilePath) && 'ru
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));
     try {
-      await waitFor(`http://127.0.0.1:${port}/readyz`, child);
+      await waitForChildServer(`http://127.0.0.1:${port}/readyz`, child);
       const page = await fetch(`http://127.0.0.1:${port}/`);
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-type') ?? '', /text\/html/);
