@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tempDir } from '../test-support/backends.js';
@@ -49,6 +49,26 @@ describe('carillon CLI', () => {
     assert.match(r.err, /WEBHOOK_RATE_PER_SECOND .* must be a number above 0/);
     assert.match(r.err, /DATABASE_URL .* must be a postgres:\/\/ URL/);
     assert.ok(!r.err.includes(':pw@'), 'passwords in URLs are not echoed');
+  });
+
+  test('a DATA_DIR that cannot be created: a sentence and exit 1 at once, for serve and for the admin commands', () => {
+    const file = join(dataDir, 'a-file');
+    writeFileSync(file, 'x');
+    const cases: [string, RegExp][] = [
+      // Node's recursive mkdir spun here forever (procfs answers ENOENT under an existing parent).
+      ...(existsSync('/proc/self') ? [['/proc/carillon-test/data', /ENOENT: its parent cannot hold directories/] as [string, RegExp]] : []),
+      [join(file, 'data'), /ENOTDIR: a file \(not a directory\) is in the way/],
+    ];
+    for (const [dir, why] of cases) {
+      for (const args of [['serve', '--port', '0'], ['room', 'create', 'ops', '--admin', 'ops@example.com']]) {
+        const r = run(args, { DATA_DIR: dir });
+        assert.equal(r.code, 1, `${args[0]} with DATA_DIR=${dir} ends (status ${r.code}): ${r.err}`);
+        assert.match(r.err, new RegExp(`DATA_DIR ${dir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} cannot be created`));
+        assert.match(r.err, why);
+        assert.match(r.err, /set DATA_DIR \(or --data-dir\) to a directory this user can create and write/);
+        assert.ok(!r.err.includes('    at '), 'no stack trace');
+      }
+    }
   });
 
   test('user create, room create and room add-member work on the data directory', () => {

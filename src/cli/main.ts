@@ -152,6 +152,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo):
     }
     return 0;
   } catch (e) {
+    // A configuration only found wrong on use (DATA_DIR that cannot be created): what to fix, no stack.
+    if (e instanceof ConfigError) {
+      io.err(`carillon: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof UsageError || e instanceof AppError) {
       io.err(`carillon: ${e.message}\n`);
       return 2;

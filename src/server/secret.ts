@@ -3,9 +3,10 @@
  * SECRET_FILE, or generated on first start into DATA_DIR/secret with mode 0600.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import { ensureDataDir } from './data-dir.js';
 
 export interface LoadedSecret {
   secret: Buffer;
@@ -20,7 +21,7 @@ export function loadSecret(config: Config): LoadedSecret {
     if (text.length < 32) throw new Error(`SECRET_FILE ${config.secretFile} must hold at least 32 characters; generate one with: openssl rand -base64 48 > ${config.secretFile}`);
     return { secret: Buffer.from(text, 'utf8'), source: 'file', path: config.secretFile };
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  ensureDataDir(config.dataDir);
   const path = join(config.dataDir, 'secret');
   if (existsSync(path)) {
     // Keep it private even if someone loosened the mode.

@@ -1,7 +1,7 @@
 /** SQLite (better-sqlite3): the embedded default. Driver setup and error translation only. */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
+import { ensureDataDir } from '../../data-dir.js';
 import { Kysely, SqliteDialect, type SqliteDatabase } from '../kysely.js';
 import type { Database } from '../schema.js';
 import { StoreConflictError, StoreUnavailableError } from '../types.js';
@@ -11,7 +11,7 @@ import { conflictFieldFrom } from './conflict-field.js';
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: BetterSqlite3.Database; file: string } {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensureDataDir(dataDir);
   const file = join(dataDir, 'carillon.db');
   const raw = new BetterSqlite3(file);
   raw.pragma('journal_mode = WAL');
