@@ -10,6 +10,9 @@
  * Every group commit of an ingest run is one of these batches (about 20 messages each at 50
  * connections), so this is a floor under the server's CPU per webhook post that no HTTP or event-loop
  * work can lower.
+ *
+ * Message ids are time-ordered (UUID v7, ids.ts) as the server makes them; the last rows repeat
+ * 20 per commit with random UUID v4 ids, the server's ids before, for comparison.
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -18,17 +21,19 @@ import { SqliteWorkerAppender } from '../src/server/store/dialects/sqlite-append
 import { SQLITE_BUSY_TIMEOUT_MS, openSqlite, translateSqliteError } from '../src/server/store/dialects/sqlite.js';
 import { migrateToLatest } from '../src/server/store/migrations.js';
 import type { AppendBatchItem } from '../src/server/store/dialects/sqlite-append-protocol.js';
+import { orderedId } from '../src/server/ids.js';
 import { QUICK, fmt, table, tempDir } from './lib.js';
 
 export interface WriterFigures {
   batch: number;
   search: boolean;
+  ids: 'v7' | 'v4';
   messages: number;
   cpuUsPerMessage: number;
   wallUsPerMessage: number;
 }
 
-async function runOnce(batch: number, search: boolean, messages: number): Promise<WriterFigures> {
+async function runOnce(batch: number, search: boolean, messages: number, ids: 'v7' | 'v4' = 'v7'): Promise<WriterFigures> {
   const dir = tempDir('carillon-bench-writer-');
   try {
     const { db, raw, file } = openSqlite(dir);
@@ -45,15 +50,16 @@ async function runOnce(batch: number, search: boolean, messages: number): Promis
     const appender = new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
     const item = (i: number): AppendBatchItem => {
       const content = `Deploy of build ${i} finished on web-${i % 17}: 42 tests passed, see https://ci.example.com/builds/${i} :tada:`;
+      const createdAt = Date.now();
       return {
         draft: {
-          id: randomUUID(),
+          id: ids === 'v7' ? orderedId(createdAt) : randomUUID(),
           roomId,
           sender: { type: 'webhook', id: webhookId, name: 'hook' },
           content,
           html: `<p>${content}</p>`,
           mentions: { all: false, present: false, userIds: [] },
-          createdAt: Date.now(),
+          createdAt,
         },
         options: { webhook: { id: webhookId, generation: 1 } },
       };
@@ -73,7 +79,7 @@ async function runOnce(batch: number, search: boolean, messages: number): Promis
     const stored = Number(check.prepare('select count(*) from messages').pluck().get());
     check.close();
     if (stored !== messages + 20) throw new Error(`stored ${stored}, expected ${messages + 20}`);
-    return { batch, search, messages, cpuUsPerMessage: (cpu.user + cpu.system) / messages, wallUsPerMessage: (wallMs * 1000) / messages };
+    return { batch, search, ids, messages, cpuUsPerMessage: (cpu.user + cpu.system) / messages, wallUsPerMessage: (wallMs * 1000) / messages };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -85,15 +91,23 @@ export async function benchWriter(): Promise<WriterFigures[]> {
   for (const batch of [1, 5, 20, 100, 250]) {
     for (const search of [true, false]) out.push(await runOnce(batch, search, batch === 1 ? messages / 10 : messages));
   }
+  for (const search of [true, false]) out.push(await runOnce(20, search, messages, 'v4'));
   return out;
 }
 
 export function writerTable(rows: WriterFigures[]): string {
-  const by = (batch: number, search: boolean) => rows.find((r) => r.batch === batch && r.search === search)!;
-  const batches = [...new Set(rows.map((r) => r.batch))];
+  const by = (batch: number, search: boolean, ids: string) => rows.find((r) => r.batch === batch && r.search === search && r.ids === ids)!;
+  const kinds = [...new Map(rows.map((r) => [`${r.batch} ${r.ids}`, r])).values()];
   return table([
-    ['messages per commit', 'CPU µs/message, with search index', 'without', 'wall µs/message, with search index', 'without'],
-    ...batches.map((b) => [b, fmt(by(b, true).cpuUsPerMessage, 1), fmt(by(b, false).cpuUsPerMessage, 1), fmt(by(b, true).wallUsPerMessage, 1), fmt(by(b, false).wallUsPerMessage, 1)]),
+    ['messages per commit', 'ids', 'CPU µs/message, with search index', 'without', 'wall µs/message, with search index', 'without'],
+    ...kinds.map(({ batch: b, ids }) => [
+      b,
+      ids === 'v7' ? 'v7 (ordered)' : 'v4 (random)',
+      fmt(by(b, true, ids).cpuUsPerMessage, 1),
+      fmt(by(b, false, ids).cpuUsPerMessage, 1),
+      fmt(by(b, true, ids).wallUsPerMessage, 1),
+      fmt(by(b, false, ids).wallUsPerMessage, 1),
+    ]),
   ]);
 }
 

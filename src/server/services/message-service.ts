@@ -3,10 +3,10 @@
  * webhook goes through the same post path as a human message): content rules, rendering and
  * mentions, the store's gap-free seq, then the event for live delivery.
  */
-import { randomUUID } from 'node:crypto';
 import type { Mentions, MessageSender } from '../../shared/api-types.js';
 import { LIMITS } from '../../shared/limits.js';
 import { AppError } from '../errors.js';
+import { orderedId } from '../ids.js';
 import { renderMessage } from '../render/index.js';
 import { type AppendOptions, type IdempotentPost, type MessagePage, type MessageRecord, StoreGuardError, type UserRecord } from '../store/types.js';
 import { requireMember, roomNotFound } from './access.js';
@@ -68,7 +68,7 @@ export class MessageService {
     const at = this.ctx.clock.now();
     const outcome = await this.guarded(() =>
       this.ctx.store.postKeyed(
-        { id: randomUUID(), roomId: webhook.roomId, sender, content, ...prepared, createdAt: at },
+        { id: orderedId(at), roomId: webhook.roomId, sender, content, ...prepared, createdAt: at },
         key,
         { content, ...prepared, at },
         { ...this.broadcastGuard(prepared.mentions), webhook: { id: webhook.id, generation: webhook.generation }, ...this.idempotency(options, at) },
@@ -150,7 +150,7 @@ export class MessageService {
     const at = this.ctx.clock.now();
     const message = await this.guarded(() =>
       this.ctx.store.appendMessage(
-        { id: randomUUID(), roomId, sender, content, ...prepared, createdAt: at },
+        { id: orderedId(at), roomId, sender, content, ...prepared, createdAt: at },
         {
           ...this.broadcastGuard(prepared.mentions),
           ...(webhook ? { webhook: { id: webhook.id, generation: webhook.generation }, ...this.idempotency(options, at) } : {}),

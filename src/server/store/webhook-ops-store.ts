@@ -12,7 +12,6 @@
  * notified_at <= now - 1 h returning …`), atomic on PostgreSQL and on SQLite, so of any number of
  * nodes crossing the threshold in the same hour exactly one gets the row back and sends the notice.
  */
-import { randomFillSync } from 'node:crypto';
 import { type Kysely, sql } from './kysely.js';
 import type { Database, WebhookDeliveriesTable } from './schema.js';
 
@@ -105,50 +104,6 @@ export interface WebhookOpsStore {
   appendAudit(entry: AuditRecord): Promise<void>;
   /** The room's audit entries, newest first; `before`: only entries with a smaller id (the previous page's last). */
   listAudit(roomId: string, options: { before?: string | undefined; limit: number }): Promise<AuditRecord[]>;
-}
-
-// ---- time-ordered ids ----
-
-let lastMs = 0;
-let counter = 0;
-
-/**
- * A UUID version 7 (RFC 9562): 48 bits of milliseconds, then a 12-bit counter, then random bits.
- * Strictly increasing within the process even when the clock stands still or steps back, so
- * "newest first" is `order by id desc`; ids of several nodes order by their milliseconds.
- */
-/** Random bytes for orderedId, filled 512 ids at a time: one call into the CSPRNG per 512 delivery-log rows, not one each. */
-const RANDOM_POOL = Buffer.alloc(8 * 512);
-let poolOffset = RANDOM_POOL.length;
-
-function random8(): Buffer {
-  if (poolOffset === RANDOM_POOL.length) {
-    randomFillSync(RANDOM_POOL);
-    poolOffset = 0;
-  }
-  poolOffset += 8;
-  return RANDOM_POOL.subarray(poolOffset - 8, poolOffset);
-}
-
-export function orderedId(now: number): string {
-  let ms = Math.max(0, Math.floor(now));
-  if (ms > lastMs) {
-    lastMs = ms;
-    counter = 0;
-  } else {
-    ms = lastMs;
-    counter++;
-    if (counter > 0xfff) {
-      lastMs = ++ms;
-      counter = 0;
-    }
-  }
-  const time = ms.toString(16).padStart(12, '0').slice(-12);
-  const rand = random8();
-  rand[0] = (rand[0]! & 0x3f) | 0x80;
-  const r = rand.toString('hex');
-  const c = counter.toString(16).padStart(3, '0');
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${c}-${r.slice(0, 4)}-${r.slice(4)}`;
 }
 
 // ---- the Kysely implementation ----

@@ -25,7 +25,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { DeliveryFormat, WebhookDelivery } from '../../shared/api-types.js';
 import type { Clock, EventSink } from '../services/context.js';
-import { type DeliveryRecord, type FailureTally, orderedId } from '../store/webhook-ops-store.js';
+import { orderedId } from '../ids.js';
+import type { DeliveryRecord, FailureTally } from '../store/webhook-ops-store.js';
 import type { Store } from '../store/types.js';
 
 export const DELIVERY_LOG_SIZE = 100;

@@ -76,7 +76,8 @@ for (const backend of availableBackends({ sqliteInline: true })) {
         assert.match(String(res.headers['content-type']), JSON_TYPE);
         assert.deepEqual(Object.keys(res.json).sort(), ['MessageId', 'RoomId']);
         assert.equal(res.json.RoomId, roomId);
-        assert.match(res.json.MessageId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        // A UUID (SPEC 2.3), version 7: time-ordered, so message rows append to their indexes (ids.ts).
+        assert.match(res.json.MessageId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
         const stored = await s.backend.store.getMessage(res.json.MessageId);
         assert.ok(stored, 'a 200 means the message is already stored');
         assert.equal(stored.content, 'Deploy finished');

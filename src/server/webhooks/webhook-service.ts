@@ -10,7 +10,8 @@ import { type Actor, isServer, requireRoomAdmin, roomNotFound } from '../service
 import { codePointLength } from '../services/content.js';
 import type { ServiceContext } from '../services/context.js';
 import type { WebhookSender } from '../services/message-service.js';
-import { type AuditAction, orderedId } from '../store/webhook-ops-store.js';
+import { orderedId } from '../ids.js';
+import type { AuditAction } from '../store/webhook-ops-store.js';
 import { NOTICE_GAP_MS } from './delivery-log.js';
 import { StoreConflictError, StoreGuardError, type WebhookRecord, type WebhookSettingsRecord } from '../store/types.js';
 import { deriveSigningSecret, deriveToken, isTokenShaped, isWebhookId, tokensEqual, webhookUrl } from './tokens.js';
