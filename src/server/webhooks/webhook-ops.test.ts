@@ -6,7 +6,10 @@
  * webhook-ops-cluster.test.ts.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import { orderedId } from '../ids.js';
 import { webhookCommands } from '../../cli/webhook-commands.js';
 import { loadConfig } from '../config.js';
 import { availableBackends } from '../../test-support/backends.js';
@@ -109,6 +112,31 @@ for (const backend of availableBackends()) {
       assert.equal(got.length, DELIVERY_LOG_SIZE);
       assert.deepEqual(got.map((d) => d.messageId), ids.slice(7).reverse());
       assert.equal((await s.backend.store.webhookOps.listDeliveries(hook.id, 1000)).length, DELIVERY_LOG_SIZE, 'older rows are deleted, not only hidden');
+    });
+
+    // SQLite only: one write lock per file.
+    if (backend !== 'postgres') test('a log write never holds the event loop while SQLite\'s write lock is taken: it waits on a timer, then writes', async () => {
+      const hook = await createWebhook(s, admin, roomId, 'Locked out');
+      // Another connection (here, in this thread) holds the write lock, as the message writer does through a commit.
+      const other = new BetterSqlite3(join(s.backend.dataDir, 'carillon.db'));
+      other.exec('begin immediate');
+      const row = { id: orderedId(clock.now()), webhookId: hook.id, at: clock.now(), status: 200, code: null, bytes: 20, latencyMs: 1.5, messageId: null, format: 'chime' as const };
+      let settled = false;
+      let write: Promise<void>;
+      try {
+        write = s.backend.store.webhookOps.recordDeliveries([row], [], DELIVERY_LOG_SIZE).finally(() => (settled = true));
+        // Waiting in SQLite's busy handler would block this thread, and these timers with it, until
+        // the write failed: the lock could never be released. They run, and the write waits for them.
+        for (let tick = 0; tick < 5; tick++) {
+          await new Promise((r) => setTimeout(r, 20));
+          assert.equal(settled, false, 'the write waits while the lock is held');
+        }
+      } finally {
+        other.exec('commit');
+        other.close();
+      }
+      await write;
+      assert.deepEqual((await s.backend.store.webhookOps.listDeliveries(hook.id, 10)).map((d) => d.id), [row.id]);
     });
 
     test('answers never wait for the log: with its writes stalled, posts are answered, and the rows are written once the store answers again', async () => {
