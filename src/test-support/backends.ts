@@ -5,8 +5,8 @@
  * CARILLON_REQUIRE_SERVICES=1 (CI).
  *
  * 'sqlite' is the server's SQLite: messages committed by the writer thread. 'sqlite-inline' is SQLite
- * without it (messages committed on the main connection, the portable group commit): only the suites
- * that exercise the append path ask for it (availableBackends({ sqliteInline: true })), so that both
+ * without it (messages committed on the main connection, the portable group commit; the webhook
+ * delivery log written on a main-thread connection): only the suites that exercise those paths ask for it (availableBackends({ sqliteInline: true })), so that both
  * append paths are tested without running every suite a third time.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,7 @@ const pgAdminUrl = process.env.CARILLON_TEST_DATABASE_URL;
 let warned = false;
 
 export interface AvailableBackendsOptions {
-  /** Also SQLite without the writer thread ('sqlite-inline'): for the suites of the append path. */
+  /** Also SQLite without the writer thread ('sqlite-inline'): for the suites of the append path and the delivery log. */
   sqliteInline?: boolean;
 }
 

@@ -7,7 +7,7 @@ import { type Kysely, type Transaction, sql } from './kysely.js';
 import type { Mentions, MessageEdit, NotifyLevel, RoomRole } from '../../shared/api-types.js';
 import type { Database } from './schema.js';
 import { KyselyPushStore, type PushStore } from './push-store.js';
-import { KyselyWebhookOpsStore, type WebhookOpsStore } from './webhook-ops-store.js';
+import { type DeliveryLogWriter, KyselyWebhookOpsStore, type WebhookOpsStore } from './webhook-ops-store.js';
 import { searchMessages } from './search.js';
 import { type AppendBatchEntry, type AppendOutcome, GroupCommit, type MessageAppender } from './group-commit.js';
 import { fromUser, memberStateColumns, toMemberState, toUser, toWebhook, userColumns } from './mappers.js';
@@ -66,6 +66,8 @@ export interface KyselyStoreOptions {
    * own without an fsync per commit — diagnostics, not data (webhook-ops-store.ts).
    */
   logDb?: Kysely<Database>;
+  /** Writes the delivery log's rows instead of `logDb` (SQLite: the writer thread, beside the messages). */
+  logWriter?: DeliveryLogWriter;
 }
 
 export class KyselyStore implements Store {
@@ -91,7 +93,7 @@ export class KyselyStore implements Store {
       offThread: appender !== undefined,
     });
     this.push = new KyselyPushStore(options.db, options.dialect, options.translateError);
-    this.webhookOps = new KyselyWebhookOpsStore(options.db, options.logDb ?? options.db, options.translateError);
+    this.webhookOps = new KyselyWebhookOpsStore(options.db, options.logDb ?? options.db, options.translateError, options.logWriter);
   }
 
   /** Every public method runs through here so driver errors become store errors. */

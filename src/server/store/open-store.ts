@@ -1,5 +1,6 @@
 /** Chooses and opens the store from the configuration: PostgreSQL with DATABASE_URL, else SQLite in DATA_DIR. */
 import type { MessageAppender } from './group-commit.js';
+import type { DeliveryLogWriter } from './webhook-ops-store.js';
 import { KyselyStore } from './kysely-store.js';
 import { migrateToLatest } from './migrations.js';
 import { type Store, StoreUnavailableError } from './types.js';
@@ -39,25 +40,27 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const { openSqlite, openSqliteLog, translateSqliteError, SQLITE_BUSY_TIMEOUT_MS } = await import('./dialects/sqlite.js');
   const { db, file } = openSqlite(options.dataDir);
   await migrateToLatest(db);
-  let appender: MessageAppender | undefined;
+  let appender: (MessageAppender & DeliveryLogWriter) | undefined;
   if (options.sqliteWriterThread !== false) {
     const { SqliteWorkerAppender } = await import('./dialects/sqlite-appender.js');
-    // Messages are committed by a worker thread, after the migrations made the tables it writes.
+    // Messages are committed by a worker thread, after the migrations made the tables it writes; the
+    // webhook delivery log is written there too.
     const newAppender = () => new SqliteWorkerAppender({ file, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS }, translateSqliteError);
     appender = options.startWriterAfter ? startedLater(newAppender, options.startWriterAfter) : newAppender();
   }
-  // Webhook delivery logs: their own connection, without an fsync per commit (issue 15).
+  // Webhook delivery logs: without the writer thread, their own connection without an fsync per
+  // commit (issue 15); with it, that connection only prunes old failure counts and deleted webhooks' logs.
   const logDb = openSqliteLog(file);
   const onClose = async () => {
     await logDb.destroy();
     await db.destroy();
   };
-  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose, logDb, ...(appender ? { appender } : {}) });
+  return new KyselyStore({ db, dialect: 'sqlite', translateError: translateSqliteError, onClose, logDb, ...(appender ? { appender, logWriter: appender } : {}) });
 }
 
 /** The appender `create` makes when `after` settles, or at the first append if that comes first. */
-function startedLater(create: () => MessageAppender, after: Promise<unknown>): MessageAppender {
-  let appender: MessageAppender | undefined;
+function startedLater<A extends MessageAppender & DeliveryLogWriter>(create: () => A, after: Promise<unknown>): MessageAppender & DeliveryLogWriter {
+  let appender: A | undefined;
   let closed = false;
   const settled = () => {
     if (!closed) appender ??= create();
@@ -67,6 +70,10 @@ function startedLater(create: () => MessageAppender, after: Promise<unknown>): M
     appendBatch(items) {
       if (closed && !appender) return Promise.reject(new StoreUnavailableError('The store is closed'));
       return (appender ??= create()).appendBatch(items);
+    },
+    recordDeliveries(rows, tallies, keep) {
+      if (closed && !appender) return Promise.reject(new StoreUnavailableError('The store is closed'));
+      return (appender ??= create()).recordDeliveries(rows, tallies, keep);
     },
     async close() {
       closed = true;

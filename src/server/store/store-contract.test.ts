@@ -308,6 +308,57 @@ for (const backend of availableBackends({ sqliteInline: true })) {
       assert.deepEqual(await b.store.tallyUnread(me.id, []), new Map());
     });
 
+    test('delivery log: the newest `keep` rows of each live webhook stay, rows of deleted or unknown ones are dropped, a row written twice counts once; failures of a minute add up, the newest one\'s status wins', async () => {
+      const owner = await b.store.createUser(user('logger'));
+      const room = await b.store.createRoom({ id: randomUUID(), name: 'L', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+      const wh = (name: string): WebhookRecord => ({ id: randomUUID(), roomId: room.id, name, generation: 1, createdBy: owner.id, createdAt: 3, deletedAt: null });
+      const live = await b.store.createWebhook(wh('Live'), 10);
+      const gone = await b.store.createWebhook(wh('Gone'), 10);
+      await b.store.deleteWebhook(gone.id, 10);
+      // On SQLite with its writer thread, the log goes there (sqlite-append-worker.ts): counted here.
+      const writer = (b.store as unknown as { appender?: { recordDeliveries?: (...a: unknown[]) => Promise<void> } }).appender;
+      let viaWriter = 0;
+      if (writer?.recordDeliveries) {
+        const original = writer.recordDeliveries.bind(writer);
+        writer.recordDeliveries = (...a: unknown[]) => (viaWriter++, original(...a));
+      }
+      const ops = b.store.webhookOps;
+      const row = (webhookId: string, i: number, status = 200) => ({
+        id: `0199a000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+        webhookId,
+        at: 60_000 + i,
+        status,
+        code: status === 200 ? null : 'BadRequest',
+        bytes: 10 + i,
+        latencyMs: 1.234,
+        messageId: status === 200 ? randomUUID() : null,
+        format: 'chime' as const,
+      });
+      const first = Array.from({ length: 4 }, (_, i) => row(live.id, i));
+      await ops.recordDeliveries([...first, row(gone.id, 50), row(randomUUID(), 51)], [], 3);
+      assert.deepEqual((await ops.listDeliveries(live.id, 10)).map((d) => d.id), [first[3]!.id, first[2]!.id, first[1]!.id], 'the newest 3');
+      assert.deepEqual(await ops.listDeliveries(gone.id, 10), []);
+      const [latest] = await ops.listDeliveries(live.id, 1);
+      assert.deepEqual(latest, first[3]);
+      // Written again (a retried write): no duplicate, no error.
+      await ops.recordDeliveries([first[3]!, row(live.id, 4, 400)], [], 3);
+      assert.deepEqual((await ops.listDeliveries(live.id, 10)).map((d) => [d.id, d.status]), [[row(live.id, 4).id, 400], [first[3]!.id, 200], [first[2]!.id, 200]]);
+
+      const tally = (minute: number, failures: number, firstAt: number, lastAt: number, lastStatus: number) => ({
+        webhookId: live.id, minute, failures, firstAt, lastAt, lastStatus, lastCode: String(lastStatus),
+      });
+      await ops.recordDeliveries([], [tally(7, 2, 420_010, 420_020, 400), { ...tally(7, 9, 1, 2, 400), webhookId: gone.id }], 3);
+      // An earlier node's tally of the same minute arrives later: counts add, first_at goes back, the newest failure's status stays.
+      await ops.recordDeliveries([], [tally(7, 3, 420_001, 420_005, 413), tally(8, 1, 480_000, 480_000, 429)], 3);
+      assert.deepEqual(await ops.failureWindow(live.id, 7), { failures: 6, since: 420_001, lastAt: 480_000, lastStatus: 429, lastCode: '429' });
+      assert.deepEqual(await ops.failureWindow(live.id, 8), { failures: 1, since: 480_000, lastAt: 480_000, lastStatus: 429, lastCode: '429' });
+      await ops.recordDeliveries([], [tally(9, 1, 540_002, 540_002, 404), tally(9, 1, 540_001, 540_001, 413)], 3);
+      assert.deepEqual(await ops.failureWindow(live.id, 9), { failures: 2, since: 540_001, lastAt: 540_002, lastStatus: 404, lastCode: '404' });
+      assert.equal(await ops.failureWindow(gone.id, 0), null);
+      if (backend === 'sqlite') assert.equal(viaWriter, 5, 'SQLite with its writer thread writes the log there');
+      else assert.equal(viaWriter, 0);
+    });
+
     test('ping answers true while open', async () => {
       assert.equal(await b.store.ping(), true);
     });

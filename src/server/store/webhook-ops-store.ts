@@ -106,6 +106,14 @@ export interface WebhookOpsStore {
   listAudit(roomId: string, options: { before?: string | undefined; limit: number }): Promise<AuditRecord[]>;
 }
 
+/**
+ * Writes delivery rows and failure tallies elsewhere than on a Kysely connection, with the same
+ * results as KyselyWebhookOpsStore.recordDeliveries (SQLite: the writer thread, sqlite-appender.ts).
+ */
+export interface DeliveryLogWriter {
+  recordDeliveries(rows: readonly DeliveryRecord[], tallies: readonly FailureTally[], keep: number): Promise<void>;
+}
+
 // ---- the Kysely implementation ----
 
 const toDelivery = (r: WebhookDeliveriesTable): DeliveryRecord => ({
@@ -151,6 +159,8 @@ export class KyselyWebhookOpsStore implements WebhookOpsStore {
     /** Where the delivery log and failure tallies are written (SQLite: a connection without fsync per commit). */
     private readonly logDb: Kysely<Database>,
     private readonly translate: (e: unknown) => unknown,
+    /** When set, recordDeliveries goes there instead of `logDb` (SQLite with its writer thread). */
+    private readonly logWriter?: DeliveryLogWriter,
   ) {}
 
   private async run<T>(fn: () => Promise<T>): Promise<T> {
@@ -182,6 +192,7 @@ export class KyselyWebhookOpsStore implements WebhookOpsStore {
 
   recordDeliveries(rows: readonly DeliveryRecord[], tallies: readonly FailureTally[], keep: number): Promise<void> {
     if (rows.length === 0 && tallies.length === 0) return Promise.resolve();
+    if (this.logWriter) return this.logWriter.recordDeliveries(rows, tallies, keep);
     return this.whenLogFree(() =>
       this.logDb.transaction().execute(async (trx) => {
         const ids = [...new Set([...rows.map((r) => r.webhookId), ...tallies.map((t) => t.webhookId)])];

@@ -20,7 +20,9 @@ import { DELIVERY_LOG_SIZE, FAILURE_THRESHOLD } from './delivery-log.js';
 import { TEST_MESSAGE } from './webhook-ops.js';
 import { SERVER_ACTOR_NAME } from './webhook-service.js';
 
-for (const backend of availableBackends()) {
+// 'sqlite-inline' too: without the writer thread, SQLite writes the delivery log on a connection of
+// the main thread (webhook-ops-store.ts); with it, in the writer thread (sqlite-append-worker.ts).
+for (const backend of availableBackends({ sqliteInline: true })) {
   describe(`webhook operations (${backend})`, { timeout: 120_000 }, () => {
     const clock = new FakeClock(Date.UTC(2026, 0, 5, 9, 0, 0));
     let s: TestServer;
@@ -114,7 +116,8 @@ for (const backend of availableBackends()) {
       assert.equal((await s.backend.store.webhookOps.listDeliveries(hook.id, 1000)).length, DELIVERY_LOG_SIZE, 'older rows are deleted, not only hidden');
     });
 
-    // SQLite only: one write lock per file.
+    // SQLite only: one write lock per file. The writer thread waits for it there; the main thread's
+    // log connection (sqlite-inline) retries after timers.
     if (backend !== 'postgres') test('a log write never holds the event loop while SQLite\'s write lock is taken: it waits on a timer, then writes', async () => {
       const hook = await createWebhook(s, admin, roomId, 'Locked out');
       // Another connection (here, in this thread) holds the write lock, as the message writer does through a commit.

@@ -10,17 +10,21 @@
  *
  * The worker has its own connection to the same file. The main connection takes the write lock at
  * BEGIN (see sqlite.ts), and each side waits for the other for up to busy_timeout.
+ *
+ * The webhook delivery log is written there too (DeliveryLogWriter): hundreds of rows every 200 ms
+ * under load, whose statements held the event loop for 18 ms on average (up to 93 ms) when they ran
+ * on the main thread, partly waiting for this thread's write lock (BENCHMARKS.md, fifth round).
  */
 import { Worker } from 'node:worker_threads';
 import { APPEND_WORKER_URL, FROM_SOURCE } from '../../runtime-files.js';
 import type { MessageAppender } from '../group-commit.js';
 import { type MessageRecord, StoreGuardError, StoreUnavailableError } from '../types.js';
 import { newMessageRecord } from '../message-rows.js';
-import type { AppendBatchItem, AppendRequest, AppendResponse, AppendWorkerData } from './sqlite-append-protocol.js';
+import type { DeliveryLogWriter, DeliveryRecord, FailureTally } from '../webhook-ops-store.js';
+import type { AppendBatchItem, AppendBatchOutcome, AppendResponse, AppendWorkerData, WriterRequest } from './sqlite-append-protocol.js';
 
 interface InFlight {
-  items: AppendBatchItem[];
-  resolve: (outcomes: (MessageRecord | StoreGuardError)[]) => void;
+  resolve: (outcomes: AppendBatchOutcome[]) => void;
   reject: (e: unknown) => void;
 }
 
@@ -33,7 +37,7 @@ function newWorker(workerData: AppendWorkerData): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-export class SqliteWorkerAppender implements MessageAppender {
+export class SqliteWorkerAppender implements MessageAppender, DeliveryLogWriter {
   private worker: Worker | null = null;
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
@@ -48,7 +52,16 @@ export class SqliteWorkerAppender implements MessageAppender {
     this.start();
   }
 
-  appendBatch(items: AppendBatchItem[]): Promise<(MessageRecord | StoreGuardError)[]> {
+  async appendBatch(items: AppendBatchItem[]): Promise<(MessageRecord | StoreGuardError)[]> {
+    const outcomes = await this.send((id) => ({ id, items }));
+    return outcomes.map((o, i) => ('seq' in o ? newMessageRecord(items[i]!.draft, o.seq) : new StoreGuardError(o.guard, o.detail)));
+  }
+
+  async recordDeliveries(rows: readonly DeliveryRecord[], tallies: readonly FailureTally[], keep: number): Promise<void> {
+    await this.send((id) => ({ id, log: { rows, tallies, keep } }));
+  }
+
+  private send(request: (id: number) => WriterRequest): Promise<AppendBatchOutcome[]> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('The store is closed'));
     // A worker whose thread has stopped (threadId -1) may not have emitted 'exit' yet; a message
     // posted to it would be dropped silently and its batch would wait forever.
@@ -56,10 +69,10 @@ export class SqliteWorkerAppender implements MessageAppender {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.inFlight.set(id, { items, resolve, reject });
-      // Keeps the process alive only while a batch is waiting for its commit.
+      this.inFlight.set(id, { resolve, reject });
+      // Keeps the process alive only while a request is waiting for its commit.
       worker.ref();
-      worker.postMessage({ id, items } satisfies AppendRequest);
+      worker.postMessage(request(id));
     });
   }
 
@@ -95,9 +108,7 @@ export class SqliteWorkerAppender implements MessageAppender {
       pending.reject(this.translateError(Object.assign(new Error(response.error.message), response.error.code ? { code: response.error.code } : {})));
       return;
     }
-    pending.resolve(
-      response.outcomes.map((o, i) => ('seq' in o ? newMessageRecord(pending.items[i]!.draft, o.seq) : new StoreGuardError(o.guard, o.detail))),
-    );
+    pending.resolve(response.outcomes);
   }
 
   /**
