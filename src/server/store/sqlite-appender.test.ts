@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
@@ -119,6 +120,34 @@ describe('SQLite appends in a worker thread', () => {
       other.close();
       await db.destroy();
     }
+  });
+
+  test('a delivery-log write that finds the write lock taken waits on timers, not in front of the messages: an append sent after it is stored first, then the log rows', async () => {
+    const room = await b.store.createRoom({ id: randomUUID(), name: 'Busy', createdBy: owner.id, createdAt: 1, lastSeq: 0 }, 1);
+    const hook = await b.store.createWebhook({ id: randomUUID(), roomId: room.id, name: 'Log', generation: 1, createdBy: owner.id, createdAt: 1, deletedAt: null }, 10);
+    const row = { id: randomUUID(), webhookId: hook.id, at: 2, status: 200, code: null, bytes: 5, latencyMs: 1, messageId: null, format: 'chime' as const };
+    // Another connection holds the write lock (as a second process would).
+    const other = new BetterSqlite3(join(b.dataDir, 'carillon.db'));
+    other.exec('begin immediate');
+    const order: string[] = [];
+    let log: Promise<unknown>;
+    let append: Promise<MessageRecord>;
+    try {
+      // Both reach the writer thread in this order. The log write fails at BEGIN and is tried again
+      // after a timer; the append waits for the lock (busy_timeout), and the thread with it, so the
+      // log's timer cannot run before the append has its lock and commits.
+      log = b.store.webhookOps.recordDeliveries([row], [], 100).then(() => order.push('log'));
+      append = b.store.appendMessage(draft(room.id, 'sent after the log write')).then((m) => (order.push('append'), m));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(order, [], 'nothing is written while the lock is held');
+    } finally {
+      other.exec('commit');
+      other.close();
+    }
+    await Promise.all([log, append]);
+    assert.deepEqual(order, ['append', 'log']);
+    assert.equal((await append).seq, 1);
+    assert.deepEqual((await b.store.webhookOps.listDeliveries(hook.id, 10)).map((d) => d.id), [row.id]);
   });
 
   test('after close, an append is refused as unavailable instead of waiting forever', async () => {

@@ -120,11 +120,15 @@ try {
   writeLog = (log) => {
     // No fsync for this commit (as the main thread's log connection, sqlite.ts): in WAL mode that
     // never corrupts the file, and the next message commit's fsync makes these rows durable too.
+    // No busy wait either: while another connection holds the write lock, a log write that slept
+    // here would hold up every message batch behind it; it fails at BEGIN and is tried again later.
     db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 0');
     try {
       logTx(log);
     } finally {
       db.pragma('synchronous = FULL');
+      db.pragma(`busy_timeout = ${Math.floor(busyTimeoutMs)}`);
     }
   };
 } catch (e) {
@@ -135,24 +139,47 @@ try {
   };
 }
 
+const failed = (id: number, e: unknown): AppendResponse => {
+  // The transaction was rolled back as a whole: nothing of the batch (or log write) was stored.
+  const err = e as { code?: unknown; message?: unknown };
+  return { id, error: { message: String(err.message), ...(typeof err.code === 'string' ? { code: err.code } : {}) } };
+};
+
+/**
+ * A log write; while the write lock is held elsewhere, tried again after a timer (2 to 50 ms,
+ * jittered), so that message batches go first, for as long as a message batch would wait for the
+ * lock (busy_timeout); then its error is the answer (the delivery log drops those rows, counted).
+ */
+function logWhenFree(request: DeliveryLogRequest, started: number, wait: number): void {
+  try {
+    writeLog(request.log);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'SQLITE_BUSY' && performance.now() - started < busyTimeoutMs) {
+      setTimeout(() => logWhenFree(request, started, Math.min(wait * 2, 50)), wait / 2 + Math.random() * wait);
+      return;
+    }
+    port.postMessage(failed(request.id, e));
+    return;
+  }
+  port.postMessage({ id: request.id, outcomes: [] } satisfies AppendResponse);
+}
+
 port.on('message', (request: WriterRequest | 'close') => {
   if (request === 'close') {
     db?.close();
-    // Ends this thread only (in a worker, process.exit stops the worker).
+    // Ends this thread only (in a worker, process.exit stops the worker): a log write still
+    // waiting for the lock is not written, and the store answers it as unavailable.
     process.exit(0);
+  }
+  if ('log' in request) {
+    logWhenFree(request, performance.now(), 2);
+    return;
   }
   let response: AppendResponse;
   try {
-    if ('log' in request) {
-      writeLog(request.log);
-      response = { id: request.id, outcomes: [] };
-    } else {
-      response = { id: request.id, outcomes: appendBatch(request.items) };
-    }
+    response = { id: request.id, outcomes: appendBatch(request.items) };
   } catch (e) {
-    // The transaction was rolled back as a whole: nothing of the batch (or log write) was stored.
-    const err = e as { code?: unknown; message?: unknown };
-    response = { id: request.id, error: { message: String(err.message), ...(typeof err.code === 'string' ? { code: err.code } : {}) } };
+    response = failed(request.id, e);
   }
   port.postMessage(response);
 });
