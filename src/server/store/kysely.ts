@@ -5,5 +5,5 @@
  * loaded from node_modules (issue 7, cold start; Node 20 has no module compile cache). Type-only
  * imports of the package load nothing.
  */
-export { Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
-export type { Migration, MigrationProvider, Selectable, SqliteDatabase, Transaction } from 'kysely';
+export { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from 'kysely';
+export type { DatabaseConnection, Driver, Migration, MigrationProvider, QueryResult, Selectable, SqliteDatabase, Transaction } from 'kysely';

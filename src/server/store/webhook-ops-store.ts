@@ -3,10 +3,11 @@
  * LIMITS.webhookDeliveryLogSize attempts), per-minute failure counts, the failure notice claim, and
  * the rooms' audit trail of webhook changes. Reached as `store.webhookOps`, like `store.push`.
  *
- * Writes of the delivery log and the failure counts are diagnostics: on SQLite they go through a
- * connection of their own with `synchronous = NORMAL` (no fsync per commit, so a flush never holds
- * the write lock over a disk sync while the message writer waits; a power cut may lose the newest
- * rows). The notice claim and the audit trail use the store's main connection (fsynced).
+ * Writes of the delivery log and the failure counts are diagnostics: on SQLite they are committed
+ * with `synchronous = NORMAL` (no fsync of their own, so a flush never holds the write lock over a
+ * disk sync while messages wait; a power cut may lose the newest rows), by the writer thread beside
+ * the messages (DeliveryLogWriter, sqlite-append-worker.ts), or without that thread on a connection
+ * of their own. The notice claim and the audit trail use the store's main connection (fsynced).
  *
  * Notice claims across nodes: one conditional upsert per webhook (`… on conflict do update … where
  * notified_at <= now - 1 h returning …`), atomic on PostgreSQL and on SQLite, so of any number of
@@ -149,9 +150,6 @@ const toNotice = (r: {
 /** Rows per INSERT statement (bounds the parameter count; SQLite allows 32 766). */
 const ROWS_PER_INSERT = 200;
 
-/** How long a log write keeps retrying a busy SQLite write lock (as the main connection's busy_timeout). */
-const SQLITE_LOG_BUSY_BUDGET_MS = 5000;
-
 export class KyselyWebhookOpsStore implements WebhookOpsStore {
   constructor(
     /** The store's main connection (fsynced). */
@@ -171,29 +169,10 @@ export class KyselyWebhookOpsStore implements WebhookOpsStore {
     }
   }
 
-  /**
-   * A write on the log connection. SQLite's log connection does not wait for the write lock
-   * (sqlite.ts, openSqliteLog): a write that finds it taken fails at BEGIN with nothing done, and
-   * is tried again after a timer, so the event loop goes on meanwhile; after 5 s as busy as the
-   * main connection's busy_timeout, the error is the store's 503. PostgreSQL never answers SQLITE_BUSY.
-   */
-  private async whenLogFree<T>(fn: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      try {
-        return await fn();
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        if (code !== 'SQLITE_BUSY' || performance.now() - started > SQLITE_LOG_BUSY_BUDGET_MS) throw this.translate(e);
-      }
-      await new Promise((resolve) => setTimeout(resolve, wait / 2 + Math.random() * wait));
-    }
-  }
-
   recordDeliveries(rows: readonly DeliveryRecord[], tallies: readonly FailureTally[], keep: number): Promise<void> {
     if (rows.length === 0 && tallies.length === 0) return Promise.resolve();
     if (this.logWriter) return this.logWriter.recordDeliveries(rows, tallies, keep);
-    return this.whenLogFree(() =>
+    return this.run(() =>
       this.logDb.transaction().execute(async (trx) => {
         const ids = [...new Set([...rows.map((r) => r.webhookId), ...tallies.map((t) => t.webhookId)])];
         const live = new Set(
@@ -302,7 +281,7 @@ export class KyselyWebhookOpsStore implements WebhookOpsStore {
   }
 
   pruneFailures(beforeMinute: number): Promise<void> {
-    return this.whenLogFree(async () => {
+    return this.run(async () => {
       await this.logDb.deleteFrom('webhook_failures').where('minute', '<', beforeMinute).execute();
     });
   }
@@ -345,14 +324,12 @@ export class KyselyWebhookOpsStore implements WebhookOpsStore {
     });
   }
 
-  async forgetWebhook(webhookId: string): Promise<void> {
-    await this.whenLogFree(() =>
-      this.logDb.transaction().execute(async (trx) => {
+  forgetWebhook(webhookId: string): Promise<void> {
+    return this.run(async () => {
+      await this.logDb.transaction().execute(async (trx) => {
         await trx.deleteFrom('webhook_deliveries').where('webhook_id', '=', webhookId).execute();
         await trx.deleteFrom('webhook_failures').where('webhook_id', '=', webhookId).execute();
-      }),
-    );
-    await this.run(async () => {
+      });
       await this.db.deleteFrom('webhook_notices').where('webhook_id', '=', webhookId).execute();
     });
   }

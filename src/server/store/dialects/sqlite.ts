@@ -2,10 +2,11 @@
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { ensureDataDir } from '../../data-dir.js';
-import { Kysely, SqliteDialect, type SqliteDatabase } from '../kysely.js';
+import { Kysely, type SqliteDatabase } from '../kysely.js';
 import type { Database } from '../schema.js';
 import { StoreConflictError, StoreUnavailableError } from '../types.js';
 import { conflictFieldFrom } from './conflict-field.js';
+import { TimerWaitingSqliteDialect } from './sqlite-driver.js';
 
 /** How long a connection waits for another one's write lock before the store answers 503. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
@@ -18,9 +19,10 @@ export function openSqlite(dataDir: string): { db: Kysely<Database>; raw: Better
   // FULL: a commit is on disk before we answer 200, even across power loss (RELIABILITY D-7).
   raw.pragma('synchronous = FULL');
   raw.pragma('foreign_keys = ON');
-  // Wait for another writer (the message worker, or the CLI on the same DATA_DIR) before giving up with 503.
-  raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  // Another writer (the message worker, the CLI on the same DATA_DIR) is waited for on timers, up
+  // to SQLITE_BUSY_TIMEOUT_MS, before the store answers 503, never on the event loop (sqlite-driver.ts).
+  raw.pragma('busy_timeout = 0');
+  const db = new Kysely<Database>({ dialect: new TimerWaitingSqliteDialect(withStatementCache(raw), SQLITE_BUSY_TIMEOUT_MS) });
   return { db, raw, file };
 }
 
@@ -36,11 +38,9 @@ export function openSqliteLog(file: string): Kysely<Database> {
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
-  // No busy wait: SQLite's busy handler sleeps on the calling thread, here the event loop, while the
-  // message writer holds the write lock through a commit (up to 79 ms measured under ingest load).
-  // The log store retries a busy write after a timer instead (webhook-ops-store.ts, whenLogFree).
+  // As the main connection: the write lock is waited for on timers (sqlite-driver.ts).
   raw.pragma('busy_timeout = 0');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  return new Kysely<Database>({ dialect: new TimerWaitingSqliteDialect(withStatementCache(raw), SQLITE_BUSY_TIMEOUT_MS) });
 }
 
 /** Prepared statements kept per SQL text; the queries are a fixed set, so this bound is never reached in practice. */
@@ -61,7 +61,8 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
       // Kysely begins with a deferred BEGIN, which takes the write lock only at the first write:
       // if another connection (the message worker) committed after this transaction's first read,
       // that write fails at once with SQLITE_BUSY_SNAPSHOT, without waiting. BEGIN IMMEDIATE takes
-      // the lock up front and waits for it (busy_timeout), so the transaction sees what it changes.
+      // the lock up front (waiting for it on timers, sqlite-driver.ts), so the transaction sees what
+      // it changes.
       const sql = query === 'begin' ? 'begin immediate' : query;
       const cached = cache.get(sql);
       if (cached && !cached.busy) return cached;
