@@ -75,10 +75,13 @@ for (const backend of ['sqlite', 'sqlite-inline'] satisfies BackendName[]) descr
     const first = await post('before the lock');
     assert.equal(first.status, 200, first.text);
     const before = (await storedMessages(s.backend.store, roomId)).map((m) => m.content);
+    // The log rows so far are written now (reading the log flushes it), not while the lock is held.
+    assert.equal((await call(s.baseUrl, 'GET', `/api/v1/rooms/${roomId}/webhooks/${hook.id}/deliveries`, { token: admin.token })).status, 200);
 
     const other = lockFile();
     let locked: Awaited<ReturnType<typeof post>>;
     let roomWhileLocked: Promise<ApiResponse>;
+    let refused: ApiResponse;
     try {
       let settled = false;
       const waiting = post('while locked').finally(() => (settled = true));
@@ -90,7 +93,8 @@ for (const backend of ['sqlite', 'sqlite-inline'] satisfies BackendName[]) descr
       assert.deepEqual(history.body.messages.map((m: { content: string }) => m.content), before);
       assert.equal((await call(s.baseUrl, 'GET', '/api/v1/rooms', { token: admin.token })).status, 200);
       assert.equal(settled, false, 'the post is still waiting for the lock');
-      locked = await waiting;
+      // Both wait up to busy_timeout from when they began; the lock is held until both have given up.
+      [locked, refused] = await Promise.all([waiting, roomWhileLocked]);
     } finally {
       other.exec('rollback');
       other.close();
@@ -102,7 +106,6 @@ for (const backend of ['sqlite', 'sqlite-inline'] satisfies BackendName[]) descr
     assert.ok(Number(locked.headers['retry-after']) >= 1, `Retry-After: ${locked.headers['retry-after']}`);
 
     // An API change waited as long, and was refused the same way.
-    const refused = await roomWhileLocked;
     assert.equal(refused.status, 503, refused.text);
     assert.equal(refused.body.Code, 'ServiceUnavailable', refused.text);
     assert.ok(Number(refused.headers.get('retry-after')) >= 1);
