@@ -9,7 +9,8 @@
  * The batch's SQL runs there too, on prepared statements, without a query builder.
  *
  * The worker has its own connection to the same file. The main connection takes the write lock at
- * BEGIN (see sqlite.ts), and each side waits for the other for up to busy_timeout.
+ * BEGIN (see sqlite.ts); each side waits for the other for up to busy_timeout: the worker in
+ * SQLite's busy handler (it blocks only this thread), the main thread on timers (sqlite-driver.ts).
  *
  * The webhook delivery log is written there too (DeliveryLogWriter): hundreds of rows every 200 ms
  * under load, whose statements held the event loop for 18 ms on average (up to 93 ms) when they ran
